@@ -22,8 +22,8 @@ const char *config_get(const struct config *cfg, const char *section, const char
 /* Integer and boolean values; a malformed value is an error that names the key. */
 int config_get_long(const struct config *cfg, const char *section, const char *key, long dflt,
                     long *out, struct err *err);
-int config_get_double(const struct config *cfg, const char *section, const char *key,
-                      double dflt, double *out, struct err *err);
+int config_get_double(const struct config *cfg, const char *section, const char *key, double dflt,
+                      double *out, struct err *err);
 int config_get_bool(const struct config *cfg, const char *section, const char *key, bool dflt,
                     bool *out, struct err *err);
 

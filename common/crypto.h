@@ -27,12 +27,12 @@ bool crypto_password_verify(const char *password, const char *stored);
 
 /* AES-256-GCM with a random nonce. @out has room for ptlen + CRYPTO_SEAL_OVERHEAD
  * bytes and receives nonce || ciphertext || tag. */
-void crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const void *pt, size_t ptlen,
-                 const void *aad, size_t aadlen, uint8_t *out);
+void crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const void *pt, size_t ptlen, const void *aad,
+                 size_t aadlen, uint8_t *out);
 /* Reverses crypto_seal; -1 when the input was not sealed by @key (or was changed).
  * @out has room for inlen - CRYPTO_SEAL_OVERHEAD bytes. */
-int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const uint8_t *in, size_t inlen,
-                const void *aad, size_t aadlen, uint8_t *out);
+int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const uint8_t *in, size_t inlen, const void *aad,
+                size_t aadlen, uint8_t *out);
 
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
                         uint8_t out[32]);

@@ -7,21 +7,21 @@
 
 enum err_code {
     ERR_OK = 0,
-    ERR_INTERNAL,     /* a bug or an unexpected condition: HTTP 500 */
-    ERR_INVALID,      /* bad input: 400 */
-    ERR_UNAUTHORIZED, /* no or bad credentials: 401 */
-    ERR_FORBIDDEN,    /* authenticated but not allowed: 403 */
-    ERR_NOT_FOUND,    /* 404 */
-    ERR_NOT_ALLOWED,  /* method not allowed: 405 */
-    ERR_NOT_ACCEPTABLE, /* e.g. unsupported microversion: 406 */
-    ERR_CONFLICT,     /* duplicate, or state does not allow it: 409 */
-    ERR_TOO_LARGE,    /* 413 */
+    ERR_INTERNAL,          /* a bug or an unexpected condition: HTTP 500 */
+    ERR_INVALID,           /* bad input: 400 */
+    ERR_UNAUTHORIZED,      /* no or bad credentials: 401 */
+    ERR_FORBIDDEN,         /* authenticated but not allowed: 403 */
+    ERR_NOT_FOUND,         /* 404 */
+    ERR_NOT_ALLOWED,       /* method not allowed: 405 */
+    ERR_NOT_ACCEPTABLE,    /* e.g. unsupported microversion: 406 */
+    ERR_CONFLICT,          /* duplicate, or state does not allow it: 409 */
+    ERR_TOO_LARGE,         /* 413 */
     ERR_UNSUPPORTED_MEDIA, /* 415 */
-    ERR_OVER_LIMIT,   /* quota: 403 in nova terms, 413 for some */
-    ERR_UNAVAILABLE,  /* a dependency is down: 503 */
-    ERR_TIMEOUT,      /* a call did not answer in time: 504 */
-    ERR_IO,           /* an operating-system call failed */
-    ERR_UNSUPPORTED,  /* not implemented: 501 */
+    ERR_OVER_LIMIT,        /* quota: 403 in nova terms, 413 for some */
+    ERR_UNAVAILABLE,       /* a dependency is down: 503 */
+    ERR_TIMEOUT,           /* a call did not answer in time: 504 */
+    ERR_IO,                /* an operating-system call failed */
+    ERR_UNSUPPORTED,       /* not implemented: 501 */
     ERR__LAST
 };
 
@@ -33,7 +33,13 @@ struct err {
     char msg[ERR_MSG_MAX];
 };
 
-#define ERR_INIT {ERR_OK, 0, {0}}
+#define ERR_INIT                                                                                   \
+    {                                                                                              \
+        ERR_OK, 0,                                                                                 \
+        {                                                                                          \
+            0                                                                                      \
+        }                                                                                          \
+    }
 
 /* Fill @e (which may be NULL) and return -1, so `return err_set(...)` reads well. */
 int err_set(struct err *e, enum err_code code, const char *fmt, ...)

@@ -8,8 +8,8 @@ json_parse_buf(const char *buf, size_t len, struct err *err)
     json_error_t je;
     json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
     if (!v)
-        err_set(err, ERR_INVALID, "malformed JSON at line %d, column %d (position %d): %s",
-                je.line, je.column, je.position, je.text);
+        err_set(err, ERR_INVALID, "malformed JSON at line %d, column %d (position %d): %s", je.line,
+                je.column, je.position, je.text);
     return v;
 }
 

@@ -3,7 +3,13 @@
 #ifndef NUBE_COMMON_LOG_H
 #define NUBE_COMMON_LOG_H
 
-enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR, LOG_LEVEL__LAST };
+enum log_level {
+    LOG_LEVEL_DEBUG,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_WARN,
+    LOG_LEVEL_ERROR,
+    LOG_LEVEL__LAST
+};
 
 /* @ident names the daemon ("cloud-api"); messages go to stderr, or to @path
  * (appended) when it is not NULL. Returns -1 if @path cannot be opened. */

@@ -4,8 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void __attribute__((noreturn))
-oom(size_t size)
+static void __attribute__((noreturn)) oom(size_t size)
 {
     fprintf(stderr, "out of memory allocating %zu bytes\n", size);
     abort();

@@ -29,8 +29,7 @@ void db_pool_release(struct db_pool *pool, PGconn *conn);
 PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
                   struct err *err);
 /* db_exec for statements whose result is not needed. */
-int db_cmd(PGconn *conn, const char *sql, int nparams, const char *const *params,
-           struct err *err);
+int db_cmd(PGconn *conn, const char *sql, int nparams, const char *const *params, struct err *err);
 
 int db_begin(PGconn *conn, struct err *err);
 int db_commit(PGconn *conn, struct err *err);

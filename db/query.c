@@ -1,0 +1,84 @@
+/* Parameterised statements and transactions, with SQLSTATEs mapped to the
+ * project's error codes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "mem.h"
+
+static enum err_code
+db_sqlstate_code(const char *state)
+{
+    if (!state)
+        return ERR_UNAVAILABLE; /* no SQLSTATE: the connection itself failed */
+    if (strcmp(state, "23505") == 0 || strcmp(state, "23503") == 0 || strcmp(state, "40001") == 0 ||
+        strcmp(state, "40P01") == 0)
+        return ERR_CONFLICT; /* unique / foreign key / serialization / deadlock */
+    if (strcmp(state, "22P02") == 0 || strcmp(state, "23514") == 0 || strcmp(state, "22001") == 0 ||
+        strcmp(state, "23502") == 0 || strcmp(state, "22003") == 0 || strcmp(state, "22007") == 0 ||
+        strcmp(state, "22008") == 0 || strcmp(state, "22021") == 0)
+        return ERR_INVALID; /* bad text / check / too long / not null / range / encoding */
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+        return ERR_UNAVAILABLE; /* connection exceptions, admin shutdown */
+    return ERR_INTERNAL;
+}
+
+PGresult *
+db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, struct err *err)
+{
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return res;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char msg[ERR_MSG_MAX];
+    strlcpy_n(msg, primary ? primary : PQerrorMessage(conn), sizeof(msg));
+    msg[strcspn(msg, "\n")] = '\0';
+    err_set(err, db_sqlstate_code(state), "database: %s", msg);
+    PQclear(res);
+    return NULL;
+}
+
+int
+db_cmd(PGconn *conn, const char *sql, int nparams, const char *const *params, struct err *err)
+{
+    PGresult *res = db_exec(conn, sql, nparams, params, err);
+    if (!res)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+int
+db_begin(PGconn *conn, struct err *err)
+{
+    return db_cmd(conn, "BEGIN", 0, NULL, err);
+}
+
+int
+db_commit(PGconn *conn, struct err *err)
+{
+    return db_cmd(conn, "COMMIT", 0, NULL, err);
+}
+
+void
+db_rollback(PGconn *conn)
+{
+    PQclear(PQexec(conn, "ROLLBACK"));
+}
+
+const char *
+db_get(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    return PQgetvalue(res, row, col);
+}
+
+bool
+db_get_bool(const PGresult *res, int row, int col)
+{
+    const char *v = db_get(res, row, col);
+    return v && v[0] == 't';
+}

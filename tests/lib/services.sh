@@ -1,0 +1,67 @@
+# Shared shell helpers for service tests. Source it; it defines:
+#   free_port             print a TCP port on 127.0.0.1 that nothing listens on
+#   test_tmpdir           create (once) and print a temp folder removed at exit
+#   test_pg_start         start a private PostgreSQL (fsync off) in the temp
+#                         folder; exports NUBE_TEST_PG_CONNINFO
+#   test_rabbit_start     start a private RabbitMQ; exports NUBE_TEST_AMQP_URL
+#   test_cleanup_add CMD  run CMD at exit (last added runs first)
+# Everything started is stopped at exit, also on failure or a signal.
+
+NUBE_SRC=${NUBE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+. "$NUBE_SRC/scripts/lib/postgres.sh"
+[ -f "$NUBE_SRC/scripts/lib/rabbitmq.sh" ] && . "$NUBE_SRC/scripts/lib/rabbitmq.sh"
+
+_test_cleanups=()
+_test_run_cleanups() {
+    local i
+    for ((i = ${#_test_cleanups[@]} - 1; i >= 0; i--)); do
+        eval "${_test_cleanups[$i]}" || true
+    done
+    _test_cleanups=()
+}
+trap _test_run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+test_cleanup_add() {
+    _test_cleanups+=("$1")
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+test_tmpdir() {
+    if [ -z "${NUBE_TEST_TMP:-}" ]; then
+        NUBE_TEST_TMP=$(mktemp -d /tmp/nube-test.XXXXXX)
+        chmod 711 "$NUBE_TEST_TMP" # daemons running as other users reach their subfolders
+        export NUBE_TEST_TMP
+        test_cleanup_add "rm -rf '$NUBE_TEST_TMP'"
+    fi
+    echo "$NUBE_TEST_TMP"
+}
+
+test_pg_start() {
+    local dir port
+    test_tmpdir >/dev/null
+    dir=$NUBE_TEST_TMP/postgres
+    port=$(free_port)
+    test_cleanup_add "pg_stop '$dir'"
+    pg_start "$dir" "$port" --fast || return 1
+    NUBE_TEST_PG_CONNINFO=$(pg_conninfo "$dir")
+    export NUBE_TEST_PG_CONNINFO
+}
+
+test_rabbit_start() {
+    local dir port
+    if ! declare -f rabbitmq_start >/dev/null; then
+        echo "test: scripts/lib/rabbitmq.sh is missing" >&2
+        return 1
+    fi
+    test_tmpdir >/dev/null
+    dir=$NUBE_TEST_TMP/rabbitmq
+    port=$(free_port)
+    test_cleanup_add "rabbitmq_stop '$dir'"
+    rabbitmq_start "$dir" "$port" || return 1
+    NUBE_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$port/"
+    export NUBE_TEST_AMQP_URL
+}
