@@ -1,0 +1,92 @@
+#!/bin/bash
+# Build Nube's small guest image from Debian packages (see scripts/README.md).
+#
+#   scripts/build-guest-image.sh [OUTDIR]
+#
+# OUTDIR (default $NUBE_CACHE_DIR/guest, NUBE_CACHE_DIR defaulting to
+# <repo>/.cache) receives:
+#   vmlinuz     the cloud kernel's bzImage
+#   vmlinux     the ELF kernel from its payload (has the PVH entry note)
+#   initrd.img  uncompressed cpio newc: busybox-static, virtio modules, /init
+#   release     the kernel release; key: the cache key of this build
+# The packages come with `apt-get download` into $NUBE_CACHE_DIR/debs and are
+# unpacked there, never installed. A rebuild happens only when the package
+# versions or the builder's files change.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=guest/lib.sh
+. "$here/guest/lib.sh"
+
+cache="$(nube_cache_root)"
+out="${1:-$cache/guest}"
+
+nube_need_tools apt-get:apt dpkg-deb:dpkg objcopy:binutils readelf:binutils cpio:cpio \
+    lz4:lz4 gcc:gcc sha256sum:coreutils
+mkdir -p "$cache" "$out"
+cache="$(cd "$cache" && pwd)"
+out="$(cd "$out" && pwd)"
+
+# One build at a time per output folder.
+exec 9>"$out/.lock"
+flock 9
+
+nube_fetch_inputs "$cache"
+
+# Virtio drivers in dependency order (resolved from each module's .modinfo).
+guest_modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
+    virtio_blk failover net_failover virtio_net '?virtio_rng')
+
+key="$({
+    echo "$NUBE_INPUT_VERSIONS"
+    echo "${guest_modules[*]}"
+    cat "$here/build-guest-image.sh" "$here/guest/lib.sh" "$here/guest/init" \
+        "$here/guest/udhcpc.script" "$here/guest/nube-outb.c"
+} | sha256sum | cut -d' ' -f1)"
+
+if [[ -f $out/key && "$(cat "$out/key")" == "$key" && -s $out/vmlinuz && -s $out/vmlinux &&
+    -s $out/initrd.img ]]; then
+    echo "guest image up to date in $out ($NUBE_KERNEL_RELEASE)"
+    exit 0
+fi
+
+t0=$(date +%s%N)
+work="$(mktemp -d "$out/.build.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+# Kernel, and the ELF inside it.
+cp "$NUBE_KERNEL_DIR/boot/vmlinuz-$NUBE_KERNEL_RELEASE" "$work/vmlinuz"
+nube_extract_vmlinux "$work/vmlinuz" "$work/vmlinux"
+# XEN_ELFNOTE_PHYS32_ENTRY is Xen note type 18.
+readelf -n "$work/vmlinux" | grep -A1 -E '^ +Xen ' | grep -q -E '0x00000012|PHYS32_ENTRY' ||
+    nube_die "vmlinux has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)"
+
+# The initramfs tree.
+root="$work/root"
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,run,tmp,root,lib/modules}
+cp "$NUBE_BUSYBOX_DIR/bin/busybox" "$root/bin/busybox"
+for applet in $("$root/bin/busybox" --list); do
+    [[ $applet == busybox ]] || ln -s busybox "$root/bin/$applet"
+done
+gcc -Os -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie -s \
+    -o "$root/bin/nube-outb" "$here/guest/nube-outb.c"
+install -m 0755 "$here/guest/init" "$root/init"
+install -m 0755 "$here/guest/udhcpc.script" "$root/etc/udhcpc.script"
+echo nube-guest >"$root/etc/hostname"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+echo 'root:x:0:' >"$root/etc/group"
+: >"$root/lib/modules/order"
+while read -r ko; do
+    cp "$ko" "$root/lib/modules/"
+    basename "$ko" >>"$root/lib/modules/order"
+done < <(nube_modules_resolve "${guest_modules[@]}")
+nube_cpio_newc "$root" "$work/initrd.img"
+
+echo "$NUBE_KERNEL_RELEASE" >"$work/release"
+for f in vmlinuz vmlinux initrd.img release; do
+    mv -f "$work/$f" "$out/$f"
+done
+echo "$key" >"$out/key"
+t1=$(date +%s%N)
+mods="$(sed 's/\.ko$//' "$root/lib/modules/order" | tr '\n' ' ')"
+echo "guest image built in $out ($NUBE_KERNEL_RELEASE; modules: $mods) in $(((t1 - t0) / 1000000)) ms"
