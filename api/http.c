@@ -1,0 +1,585 @@
+/* The HTTP layer over libmicrohttpd: one struct api_req per request, from the
+ * first callback (route, size limit) through the body to the handler, and
+ * freed when libmicrohttpd reports the request completed. Every response
+ * carries X-OpenStack-Request-Id, and every request logs one line. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "json.h"
+#include "log.h"
+#include "mem.h"
+#include "server.h"
+
+/* ---- time ---- */
+
+int64_t
+api_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t
+mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+api_time_iso(int64_t us, char out[32])
+{
+    time_t s = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char buf[80];
+    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+    strlcpy_n(out, buf, 32);
+}
+
+/* ---- UTF-8 ---- */
+
+bool
+api_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (len - i <= n)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+/* ---- error bodies ---- */
+
+static const char *
+http_title(int status)
+{
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Request Entity Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+static const char *
+nova_key(int status)
+{
+    switch (status) {
+    case 400:
+        return "badRequest";
+    case 401:
+        return "unauthorized";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "itemNotFound";
+    case 405:
+        return "badMethod";
+    case 406:
+        return "notAcceptable";
+    case 409:
+        return "conflictingRequest";
+    case 413:
+        return "overLimit";
+    case 415:
+        return "mediaTypeNotSupported";
+    case 501:
+        return "notImplemented";
+    case 503:
+        return "serviceUnavailable";
+    default:
+        return "computeFault";
+    }
+}
+
+json_t *
+api_error_body(enum api_error_style style, int status, const char *message)
+{
+    switch (style) {
+    case API_ERRORS_NOVA:
+        return json_pack("{s:{s:i,s:s}}", nova_key(status), "code", status, "message", message);
+    case API_ERRORS_NEUTRON: {
+        char type[64];
+        snprintf(type, sizeof(type), "HTTP%s", http_title(status));
+        /* "HTTPNot Found" -> "HTTPNotFound" */
+        char *w = type;
+        for (char *r = type; *r; r++)
+            if (*r != ' ')
+                *w++ = *r;
+        *w = '\0';
+        return json_pack("{s:{s:s,s:s,s:s}}", "NeutronError", "type", type, "message", message,
+                         "detail", "");
+    }
+    case API_ERRORS_KEYSTONE:
+    case API_ERRORS__LAST:
+        break;
+    }
+    return json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "title", http_title(status),
+                     "message", message);
+}
+
+void
+api_reply_error(struct api_req *req, const struct err *err)
+{
+    int status = err_http_status(err->code);
+    const char *msg = err->msg[0] ? err->msg : http_title(status);
+    /* internal detail is logged, never sent */
+    if (status >= 500) {
+        log_error("%s %s: %s", req->method, req->path, msg);
+        msg = status == 503   ? "The service is temporarily unavailable; try again later."
+              : status == 501 ? "This operation is not implemented."
+                              : "An unexpected error prevented the server from fulfilling "
+                                "your request.";
+    } else if (strncmp(msg, "database:", 9) == 0) {
+        log_info("%s %s: %s", req->method, req->path, msg);
+        msg = status == 409 ? "Conflict occurred attempting to store the resource."
+                            : "The request could not be processed: a value is invalid.";
+    }
+    enum api_error_style style = req->match.table ? req->match.table->errors : API_ERRORS_KEYSTONE;
+    api_reply_json(req, status, api_error_body(style, status, msg));
+    if (status == 401) {
+        char *uri = xasprintf("Keystone uri=\"%s/v3\"", req->srv->cfg.public_url);
+        api_reply_header(req, "WWW-Authenticate", uri);
+        free(uri);
+    }
+}
+
+/* ---- responses ---- */
+
+void
+api_reply_json(struct api_req *req, int status, json_t *body)
+{
+    free(req->resp_body);
+    req->resp_body = NULL;
+    req->resp_len = 0;
+    if (body) {
+        req->resp_body = json_dump_compact(body);
+        req->resp_len = strlen(req->resp_body);
+        json_decref(body);
+    }
+    req->status = status;
+    req->content_type = "application/json";
+    req->responded = true;
+}
+
+void
+api_reply_empty(struct api_req *req, int status)
+{
+    api_reply_json(req, status, NULL);
+    req->content_type = NULL;
+}
+
+void
+api_reply_header(struct api_req *req, const char *name, const char *value)
+{
+    for (int i = 0; i < req->nresp_headers; i++) {
+        if (strcasecmp(req->resp_headers[i].name, name) == 0) {
+            free(req->resp_headers[i].value);
+            req->resp_headers[i].value = xstrdup(value);
+            return;
+        }
+    }
+    if (req->nresp_headers >= API_MAX_RESP_HEADERS)
+        abort(); /* a handler bug: raise API_MAX_RESP_HEADERS */
+    req->resp_headers[req->nresp_headers].name = xstrdup(name);
+    req->resp_headers[req->nresp_headers].value = xstrdup(value);
+    req->nresp_headers++;
+}
+
+/* ---- request accessors ---- */
+
+const char *
+api_req_param(const struct api_req *req, const char *name)
+{
+    return api_match_param(&req->match, name);
+}
+
+const char *
+api_req_query(const struct api_req *req, const char *name)
+{
+    if (!req->conn)
+        return NULL;
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+api_req_header(const struct api_req *req, const char *name)
+{
+    if (!req->conn)
+        return NULL;
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+json_t *
+api_req_json(struct api_req *req, struct err *err)
+{
+    if (req->json)
+        return req->json;
+    if (!req->body || req->body_len == 0) {
+        err_set(err, ERR_INVALID, "The request body is required.");
+        return NULL;
+    }
+    if (!api_utf8_valid(req->body, req->body_len)) {
+        err_set(err, ERR_INVALID, "The request body is not valid UTF-8.");
+        return NULL;
+    }
+    json_t *v = json_parse_buf(req->body, req->body_len, err);
+    if (!v)
+        return NULL;
+    if (!json_is_object(v)) {
+        json_decref(v);
+        err_set(err, ERR_INVALID, "The request body must be a JSON object.");
+        return NULL;
+    }
+    req->json = v;
+    return v;
+}
+
+PGconn *
+api_req_db(struct api_req *req, struct err *err)
+{
+    if (!req->db) {
+        req->db = db_pool_acquire(req->srv->db, err);
+        if (!req->db)
+            err->code = ERR_UNAVAILABLE;
+    }
+    return req->db;
+}
+
+char *
+api_req_url(const struct api_req *req, const char *path_fmt, ...)
+{
+    va_list ap;
+    va_start(ap, path_fmt);
+    char *path;
+    if (vasprintf(&path, path_fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    char *url = xasprintf("%s%s", req->srv->cfg.public_url, path);
+    free(path);
+    return url;
+}
+
+/* ---- the request's life ---- */
+
+static void
+api_req_free(struct api_req *req)
+{
+    if (!req)
+        return;
+    if (req->db)
+        db_pool_release(req->srv->db, req->db);
+    json_decref(req->json);
+    free(req->body);
+    free(req->resp_body);
+    for (int i = 0; i < req->nresp_headers; i++) {
+        free(req->resp_headers[i].name);
+        free(req->resp_headers[i].value);
+    }
+    free(req);
+}
+
+static enum MHD_Result
+api_queue(struct api_req *req)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        req->resp_len, req->resp_body ? req->resp_body : (void *)"", MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "X-OpenStack-Request-Id", req->req_id);
+    if (req->content_type)
+        MHD_add_response_header(resp, "Content-Type", req->content_type);
+    for (int i = 0; i < req->nresp_headers; i++)
+        MHD_add_response_header(resp, req->resp_headers[i].name, req->resp_headers[i].value);
+    enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)req->status, resp);
+    MHD_destroy_response(resp);
+    double ms = (double)(mono_us() - req->start_us) / 1000.0;
+    log_info("%s %s %d %.1fms", req->method, req->path, req->status, ms);
+    return rc;
+}
+
+static enum MHD_Result
+query_utf8_check(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    bool *ok = cls;
+    if (!api_utf8_valid(key, strlen(key)) || (value && !api_utf8_valid(value, strlen(value)))) {
+        *ok = false;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* The first callback: route, check the URL and the announced size. */
+static int
+api_req_begin(struct api_req *req, const char *url, struct err *err)
+{
+    struct api_server *srv = req->srv;
+    size_t ulen = strlen(url);
+    if (ulen >= sizeof(req->path)) {
+        strlcpy_n(req->path, "(too long)", sizeof(req->path));
+        return err_set(err, ERR_NOT_FOUND, "The resource could not be found.");
+    }
+    memcpy(req->path, url, ulen + 1);
+    if (!api_utf8_valid(url, ulen))
+        return err_set(err, ERR_INVALID, "The request path is not valid UTF-8.");
+    bool ok = true;
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_utf8_check, &ok);
+    if (!ok)
+        return err_set(err, ERR_INVALID, "The query string is not valid UTF-8.");
+    if (api_router_match(srv->router, req->method, req->path, &req->match, err) < 0)
+        return -1;
+    req->body_max =
+        req->match.route->max_body ? req->match.route->max_body : (size_t)srv->cfg.max_body_size;
+    const char *cl = api_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno || *end || n > req->body_max)
+            return err_set(err, ERR_TOO_LARGE,
+                           "The request body is larger than the limit of %zu bytes.",
+                           req->body_max);
+    }
+    return 0;
+}
+
+static void
+api_req_body(struct api_req *req, const char *data, size_t len)
+{
+    if (req->body_too_large)
+        return;
+    if (req->body_len + len > req->body_max) {
+        req->body_too_large = true;
+        free(req->body);
+        req->body = NULL;
+        req->body_len = 0;
+        return;
+    }
+    if (req->body_len + len + 1 > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : 4096;
+        while (cap < req->body_len + len + 1)
+            cap *= 2;
+        req->body = xrealloc(req->body, cap);
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, len);
+    req->body_len += len;
+    req->body[req->body_len] = '\0';
+}
+
+/* The last callback: authenticate, run the handler. */
+static void
+api_req_dispatch(struct api_req *req)
+{
+    struct err err = ERR_INIT;
+    if (req->body_too_large) {
+        err_set(&err, ERR_TOO_LARGE, "The request body is larger than the limit of %zu bytes.",
+                req->body_max);
+        api_reply_error(req, &err);
+        return;
+    }
+    const struct api_route *route = req->match.route;
+    if (!(route->flags & API_ROUTE_PUBLIC)) {
+        struct token_payload p;
+        if (api_auth_token(req, api_req_header(req, "X-Auth-Token"), &req->ctx, &p, &err) < 0) {
+            api_reply_error(req, &err);
+            return;
+        }
+    }
+    if (route->handler(req, &err) < 0) {
+        if (err.code == ERR_OK)
+            err_set(&err, ERR_INTERNAL, "handler failed without saying why");
+        api_reply_error(req, &err);
+        return;
+    }
+    if (!req->responded) {
+        err_set(&err, ERR_INTERNAL, "handler set no response");
+        api_reply_error(req, &err);
+    }
+}
+
+static enum MHD_Result
+api_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct api_server *srv = cls;
+    struct api_req *req = *con_cls;
+    if (!req) {
+        req = xzalloc(sizeof(*req));
+        req->srv = srv;
+        req->conn = conn;
+        req->method = method;
+        req->start_us = mono_us();
+        id_request(req->req_id);
+        *con_cls = req;
+        atomic_fetch_add(&srv->inflight, 1);
+        log_set_request_id(req->req_id);
+        struct err err = ERR_INIT;
+        if (api_req_begin(req, url, &err) < 0) {
+            api_reply_error(req, &err);
+            enum MHD_Result rc = api_queue(req);
+            log_set_request_id(NULL);
+            return rc;
+        }
+        log_set_request_id(NULL);
+        return MHD_YES;
+    }
+    if (req->responded) { /* answered early: discard whatever still arrives */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        api_req_body(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    log_set_request_id(req->req_id);
+    api_req_dispatch(req);
+    enum MHD_Result rc = api_queue(req);
+    log_set_request_id(NULL);
+    return rc;
+}
+
+static void
+api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+              enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    struct api_server *srv = cls;
+    struct api_req *req = *con_cls;
+    if (!req)
+        return;
+    if (!req->responded || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        log_set_request_id(req->req_id);
+        log_info("%s %s aborted before completion (reason %d)", req->method, req->path, (int)toe);
+        log_set_request_id(NULL);
+    }
+    api_req_free(req);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv->inflight, 1);
+}
+
+static void
+api_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[512];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    buf[strcspn(buf, "\n")] = '\0';
+    log_warn("libmicrohttpd: %s", buf);
+}
+
+int
+api_server_start(struct api_server *srv, struct err *err)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof(port), "%ld", srv->cfg.port);
+    const char *host = srv->cfg.listen_host[0] ? srv->cfg.listen_host : NULL;
+    int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai != 0)
+        return err_set(err, ERR_INVALID, "[api] listen %s: %s", host ? host : "*",
+                       gai_strerror(gai));
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)srv->cfg.port, NULL, NULL, api_access, srv, MHD_OPTION_SOCK_ADDR,
+        ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.workers,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        api_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!d)
+        return err_set(err, ERR_IO, "cannot listen on %s port %ld (see the log above)",
+                       host ? host : "*", srv->cfg.port);
+    srv->mhd = d;
+    return 0;
+}
+
+void
+api_server_stop(struct api_server *srv)
+{
+    if (!srv->mhd)
+        return;
+    MHD_socket fd = MHD_quiesce_daemon(srv->mhd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    int64_t deadline = mono_us() + (int64_t)srv->cfg.shutdown_timeout * 1000000;
+    while (atomic_load(&srv->inflight) > 0 && mono_us() < deadline)
+        usleep(20 * 1000);
+    int left = atomic_load(&srv->inflight);
+    if (left > 0)
+        log_warn("stopping with %d request(s) still in flight", left);
+    MHD_stop_daemon(srv->mhd);
+    srv->mhd = NULL;
+}

@@ -1,0 +1,411 @@
+/* /v3/auth/tokens: issue (password and token methods; project-scoped or
+ * unscoped), validate (GET, HEAD), revoke (DELETE); and /v3/auth/catalog,
+ * /v3/auth/projects for the caller's own token. */
+#include <pthread.h>
+#include <string.h>
+
+#include "db.h"
+#include "identity.h"
+#include "keystone.h"
+#include "mem.h"
+#include "policy.h"
+#include "server.h"
+
+static const char unauthorized[] = "The request you have made requires authentication.";
+
+/* A hash to verify against when the user does not exist, so that the answer
+ * takes as long as for a wrong password. */
+static char *dummy_hash;
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void
+dummy_hash_init(void)
+{
+    dummy_hash = crypto_password_hash("nube-not-a-password", CRYPTO_PBKDF2_ITERATIONS);
+}
+
+/* Any lookup failure on the authentication path reads as 401 (never which
+ * part was wrong), except bad input (400) and an unavailable database. */
+static int
+auth_fail(struct err *err, const char *why)
+{
+    if (err->code == ERR_INVALID || err->code == ERR_UNAVAILABLE || err->code == ERR_INTERNAL)
+        return -1;
+    return err_set(err, ERR_UNAUTHORIZED, "%s%s%s", unauthorized, why ? " " : "", why ? why : "");
+}
+
+/* {"domain": {"id"} | {"name"}} -> the domain id. */
+static int
+resolve_domain(PGconn *conn, const json_t *owner, const char *what, char *out, size_t cap,
+               struct err *err)
+{
+    json_t *d = json_object_get(owner, "domain");
+    if (!json_is_object(d))
+        return err_set(err, ERR_INVALID, "Invalid input: a %s given by name needs its domain.",
+                       what);
+    const char *id, *name;
+    if (keystone_str(d, "id", false, true, 64, &id, err) < 0 ||
+        keystone_str(d, "name", false, true, KEYSTONE_NAME_MAX, &name, err) < 0)
+        return -1;
+    if (!id && !name)
+        return err_set(err, ERR_INVALID, "Invalid input: the %s's domain needs an id or a name.",
+                       what);
+    json_t *row = id ? db_domain_get(conn, id, err) : db_domain_find(conn, name, err);
+    if (!row)
+        return auth_fail(err, NULL);
+    bool enabled = json_is_true(json_object_get(row, "enabled"));
+    strlcpy_n(out, json_string_value(json_object_get(row, "id")), cap);
+    json_decref(row);
+    if (!enabled)
+        return err_set(err, ERR_UNAUTHORIZED, "%s", unauthorized);
+    return 0;
+}
+
+static int
+auth_password(PGconn *conn, const json_t *identity, struct token_payload *p, struct err *err)
+{
+    json_t *pw = json_object_get(identity, "password");
+    json_t *u = pw ? json_object_get(pw, "user") : NULL;
+    if (!json_is_object(pw) || !json_is_object(u))
+        return err_set(err, ERR_INVALID,
+                       "Invalid input: the password method needs 'password': {'user': {...}}.");
+    const char *id, *name, *password;
+    if (keystone_str(u, "id", false, true, 64, &id, err) < 0 ||
+        keystone_str(u, "name", false, true, KEYSTONE_NAME_MAX, &name, err) < 0 ||
+        keystone_str(u, "password", true, false, KEYSTONE_PASSWORD_MAX, &password, err) < 0)
+        return -1;
+    if (!id && !name)
+        return err_set(err, ERR_INVALID, "Invalid input: the user needs an id or a name.");
+    pthread_once(&dummy_once, dummy_hash_init);
+    json_t *user = NULL;
+    if (id) {
+        user = id_is_safe(id) ? db_user_get(conn, id, err) : NULL;
+        if (!user && err->code != ERR_UNAVAILABLE && err->code != ERR_INTERNAL)
+            err_set(err, ERR_NOT_FOUND, "no such user");
+    } else {
+        char domain_id[65];
+        if (resolve_domain(conn, u, "user", domain_id, sizeof(domain_id), err) < 0) {
+            if (err->code != ERR_UNAUTHORIZED)
+                return -1;
+            crypto_password_verify(password, dummy_hash);
+            return err_set(err, ERR_UNAUTHORIZED, "%s Invalid username or password.", unauthorized);
+        }
+        user = db_user_find(conn, name, domain_id, err);
+    }
+    if (!user) {
+        if (err->code == ERR_UNAVAILABLE || err->code == ERR_INTERNAL)
+            return -1;
+        crypto_password_verify(password, dummy_hash);
+        return err_set(err, ERR_UNAUTHORIZED, "%s Invalid username or password.", unauthorized);
+    }
+    const char *hash = json_string_value(json_object_get(user, "password_hash"));
+    bool ok = crypto_password_verify(password, hash ? hash : dummy_hash) && hash;
+    bool enabled = json_is_true(json_object_get(user, "enabled"));
+    strlcpy_n(p->user_id, json_string_value(json_object_get(user, "id")), sizeof(p->user_id));
+    json_decref(user);
+    if (!ok)
+        return err_set(err, ERR_UNAUTHORIZED, "%s Invalid username or password.", unauthorized);
+    if (!enabled)
+        return err_set(err, ERR_UNAUTHORIZED, "%s The user is disabled.", unauthorized);
+    p->methods |= TOKEN_METHOD_PASSWORD;
+    return 0;
+}
+
+static int
+auth_token(struct api_req *req, const json_t *identity, struct token_payload *p,
+           struct token_payload *parent, struct err *err)
+{
+    json_t *t = json_object_get(identity, "token");
+    if (!json_is_object(t))
+        return err_set(err, ERR_INVALID, "Invalid input: the token method needs 'token': {'id'}.");
+    const char *id;
+    if (keystone_str(t, "id", true, true, TOKEN_STR_MAX, &id, err) < 0)
+        return -1;
+    if (token_open(&req->srv->keys, id, api_now_us(), parent, err) < 0)
+        return -1;
+    bool revoked;
+    if (revoke_check(req->srv, parent, &revoked, err) < 0)
+        return -1;
+    if (revoked)
+        return err_set(err, ERR_UNAUTHORIZED, "%s The token has been revoked.", unauthorized);
+    if (p->user_id[0] && strcmp(p->user_id, parent->user_id) != 0)
+        return err_set(err, ERR_UNAUTHORIZED, "%s The methods name different users.", unauthorized);
+    strlcpy_n(p->user_id, parent->user_id, sizeof(p->user_id));
+    p->methods |= TOKEN_METHOD_TOKEN;
+    /* the new token belongs to the same chain and ends when its parent does */
+    p->has_parent = true;
+    memcpy(p->parent_audit, parent->has_parent ? parent->parent_audit : parent->audit,
+           TOKEN_AUDIT_LEN);
+    p->expires_us = parent->expires_us;
+    return 0;
+}
+
+/* auth.scope -> p->project_id ("" for unscoped). */
+static int
+auth_scope(PGconn *conn, const json_t *auth, const struct token_payload *parent, bool by_token,
+           struct token_payload *p, struct err *err)
+{
+    json_t *scope = json_object_get(auth, "scope");
+    const char *project_id = NULL;
+    json_t *row = NULL;
+    if (!scope || json_is_null(scope)) {
+        if (by_token) {
+            project_id = parent->project_id[0] ? parent->project_id : NULL;
+        } else {
+            /* Keystone's rule: no scope means the user's default project, if any */
+            json_t *user = db_user_get(conn, p->user_id, err);
+            if (!user)
+                return auth_fail(err, NULL);
+            const char *dp = json_string_value(json_object_get(user, "default_project_id"));
+            if (dp) {
+                json_t *roles = db_assignment_roles(conn, p->user_id, dp, err);
+                if (!roles) {
+                    json_decref(user);
+                    return -1;
+                }
+                if (json_array_size(roles) > 0)
+                    strlcpy_n(p->project_id, dp, sizeof(p->project_id));
+                json_decref(roles);
+            }
+            json_decref(user);
+            return 0;
+        }
+    } else if (json_is_string(scope) && strcmp(json_string_value(scope), "unscoped") == 0) {
+        return 0;
+    } else if (!json_is_object(scope)) {
+        return err_set(err, ERR_INVALID, "Invalid input: 'scope' must be an object.");
+    } else if (json_object_get(scope, "domain") || json_object_get(scope, "system") ||
+               json_object_get(scope, "OS-TRUST:trust")) {
+        return err_set(err, ERR_INVALID,
+                       "Invalid input: only project-scoped and unscoped tokens are supported.");
+    } else {
+        json_t *proj = json_object_get(scope, "project");
+        if (!json_is_object(proj))
+            return err_set(err, ERR_INVALID, "Invalid input: 'scope' needs a 'project'.");
+        const char *id, *name;
+        if (keystone_str(proj, "id", false, true, 64, &id, err) < 0 ||
+            keystone_str(proj, "name", false, true, KEYSTONE_NAME_MAX, &name, err) < 0)
+            return -1;
+        if (!id && !name)
+            return err_set(err, ERR_INVALID, "Invalid input: the project needs an id or a name.");
+        if (id) {
+            row = id_is_safe(id) ? db_project_get(conn, id, err) : NULL;
+            if (!row && err->code != ERR_UNAVAILABLE && err->code != ERR_INTERNAL)
+                err_set(err, ERR_NOT_FOUND, "no such project");
+        } else {
+            char domain_id[65];
+            if (resolve_domain(conn, proj, "project", domain_id, sizeof(domain_id), err) < 0)
+                return -1;
+            row = db_project_find(conn, name, domain_id, err);
+        }
+        if (!row)
+            return auth_fail(err, "The project to scope to was not found.");
+        bool enabled = json_is_true(json_object_get(row, "enabled"));
+        strlcpy_n(p->project_id, json_string_value(json_object_get(row, "id")),
+                  sizeof(p->project_id));
+        json_decref(row);
+        if (!enabled)
+            return err_set(err, ERR_UNAUTHORIZED, "%s The project is disabled.", unauthorized);
+        project_id = p->project_id;
+    }
+    if (!project_id)
+        return 0;
+    strlcpy_n(p->project_id, project_id, sizeof(p->project_id));
+    json_t *roles = db_assignment_roles(conn, p->user_id, p->project_id, err);
+    if (!roles)
+        return -1;
+    size_t n = json_array_size(roles);
+    json_decref(roles);
+    if (n == 0)
+        return err_set(err, ERR_UNAUTHORIZED, "%s The user has no role on the project.",
+                       unauthorized);
+    return 0;
+}
+
+static int
+post_tokens(struct api_req *req, struct err *err)
+{
+    json_t *body = api_req_json(req, err);
+    json_t *auth = body ? keystone_body_object(body, "auth", err) : NULL;
+    json_t *identity = auth ? keystone_body_object(auth, "identity", err) : NULL;
+    if (!identity)
+        return -1;
+    json_t *methods = json_object_get(identity, "methods");
+    if (!json_is_array(methods) || json_array_size(methods) == 0)
+        return err_set(err, ERR_INVALID,
+                       "Invalid input: 'methods' must be a non-empty array of strings.");
+    bool by_password = false, by_token = false;
+    size_t i;
+    json_t *m;
+    json_array_foreach (methods, i, m) {
+        if (!json_is_string(m))
+            return err_set(err, ERR_INVALID,
+                           "Invalid input: 'methods' must be a non-empty array of strings.");
+        if (strcmp(json_string_value(m), "password") == 0)
+            by_password = true;
+        else if (strcmp(json_string_value(m), "token") == 0)
+            by_token = true;
+        else
+            return err_set(err, ERR_UNAUTHORIZED,
+                           "Attempted to authenticate with an unsupported method.");
+    }
+    PGconn *conn = api_req_db(req, err);
+    if (!conn)
+        return -1;
+    struct token_payload p, parent;
+    memset(&p, 0, sizeof(p));
+    memset(&parent, 0, sizeof(parent));
+    int64_t now = api_now_us();
+    p.expires_us = now + (int64_t)req->srv->cfg.token_expiration * 1000000;
+    if (by_password && auth_password(conn, identity, &p, err) < 0)
+        return -1;
+    if (by_token && auth_token(req, identity, &p, &parent, err) < 0)
+        return -1;
+    if (auth_scope(conn, auth, &parent, by_token && !by_password, &p, err) < 0)
+        return -1;
+    p.issued_us = now;
+    crypto_random(p.audit, sizeof(p.audit));
+    char *token = token_seal(&req->srv->keys, &p, err);
+    if (!token)
+        return -1;
+    json_t *resp = keystone_token_body(req, conn, &p, api_req_query(req, "nocatalog") != NULL, err);
+    if (!resp) {
+        free(token);
+        return auth_fail(err, NULL);
+    }
+    api_reply_json(req, 201, resp);
+    api_reply_header(req, "X-Subject-Token", token);
+    free(token);
+    return 0;
+}
+
+/* Open X-Subject-Token: 404 for anything but a valid, unrevoked token. */
+static int
+open_subject(struct api_req *req, struct token_payload *p, const char **subject, struct err *err)
+{
+    *subject = api_req_header(req, "X-Subject-Token");
+    if (!*subject || !**subject)
+        return err_set(err, ERR_INVALID, "The X-Subject-Token header is required.");
+    struct err terr = ERR_INIT;
+    bool revoked = false;
+    if (token_open(&req->srv->keys, *subject, api_now_us(), p, &terr) < 0)
+        return err_set(err, ERR_NOT_FOUND, "Could not find token.");
+    if (revoke_check(req->srv, p, &revoked, err) < 0)
+        return -1;
+    if (revoked)
+        return err_set(err, ERR_NOT_FOUND, "Could not find token: it has been revoked.");
+    struct policy_target target = {.user_id = p->user_id};
+    return policy_check(&req->ctx, "identity:validate_token", &target, err);
+}
+
+static int
+validate(struct api_req *req, bool head, struct err *err)
+{
+    struct token_payload p;
+    const char *subject;
+    if (open_subject(req, &p, &subject, err) < 0)
+        return -1;
+    PGconn *conn = api_req_db(req, err);
+    if (!conn)
+        return -1;
+    json_t *body = keystone_token_body(req, conn, &p, api_req_query(req, "nocatalog") != NULL, err);
+    if (!body) {
+        if (err->code == ERR_NOT_FOUND)
+            err_set(err, ERR_NOT_FOUND, "Could not find token: %s", err->msg);
+        return -1;
+    }
+    if (head) {
+        json_decref(body);
+        api_reply_empty(req, 200);
+    } else {
+        api_reply_json(req, 200, body);
+    }
+    api_reply_header(req, "X-Subject-Token", subject);
+    return 0;
+}
+
+static int
+get_tokens(struct api_req *req, struct err *err)
+{
+    return validate(req, false, err);
+}
+
+static int
+head_tokens(struct api_req *req, struct err *err)
+{
+    return validate(req, true, err);
+}
+
+static int
+delete_tokens(struct api_req *req, struct err *err)
+{
+    struct token_payload p;
+    const char *subject;
+    if (open_subject(req, &p, &subject, err) < 0)
+        return -1;
+    struct policy_target target = {.user_id = p.user_id};
+    if (policy_check(&req->ctx, "identity:revoke_token", &target, err) < 0)
+        return -1;
+    PGconn *conn = api_req_db(req, err);
+    if (!conn)
+        return -1;
+    char audit[TOKEN_AUDIT_STR];
+    token_audit_str(p.audit, audit);
+    if (revoke_add(req->srv, conn, audit, NULL, NULL, err) < 0)
+        return -1;
+    api_reply_empty(req, 204);
+    return 0;
+}
+
+static int
+get_auth_catalog(struct api_req *req, struct err *err)
+{
+    if (policy_check(&req->ctx, "identity:get_auth_catalog", NULL, err) < 0)
+        return -1;
+    if (!req->ctx.project_id[0])
+        return err_set(err, ERR_FORBIDDEN, "An unscoped token has no catalog.");
+    PGconn *conn = api_req_db(req, err);
+    json_t *catalog = conn ? keystone_catalog(conn, req->ctx.project_id, err) : NULL;
+    if (!catalog)
+        return -1;
+    api_reply_json(req, 200,
+                   json_pack("{s:o,s:o}", "catalog", catalog, "links",
+                             keystone_list_links(req, "auth/catalog")));
+    return 0;
+}
+
+static int
+get_auth_projects(struct api_req *req, struct err *err)
+{
+    if (policy_check(&req->ctx, "identity:get_auth_projects", NULL, err) < 0)
+        return -1;
+    PGconn *conn = api_req_db(req, err);
+    json_t *rows = conn ? db_project_list_for_user(conn, req->ctx.user_id, err) : NULL;
+    if (!rows)
+        return -1;
+    json_t *list = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach (rows, i, row) {
+        if (json_is_true(json_object_get(row, "enabled")))
+            json_array_append_new(list, keystone_project_json(req, row));
+    }
+    json_decref(rows);
+    api_reply_json(req, 200,
+                   json_pack("{s:o,s:o}", "projects", list, "links",
+                             keystone_list_links(req, "auth/projects")));
+    return 0;
+}
+
+static const struct api_route routes[] = {
+    {"POST", "/v3/auth/tokens", post_tokens, API_ROUTE_PUBLIC, 0},
+    {"GET", "/v3/auth/tokens", get_tokens, 0, 0},
+    {"HEAD", "/v3/auth/tokens", head_tokens, 0, 0},
+    {"DELETE", "/v3/auth/tokens", delete_tokens, 0, 0},
+    {"GET", "/v3/auth/catalog", get_auth_catalog, 0, 0},
+    {"GET", "/v3/auth/projects", get_auth_projects, 0, 0},
+};
+
+const struct api_route_table identity_tokens_routes = {
+    "identity_tokens", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes),
+};

@@ -1,0 +1,327 @@
+/* Helpers shared by the identity families: input checks, resource bodies, the
+ * catalog and the token body. */
+#include "keystone.h"
+
+#include <string.h>
+
+#include "identity.h"
+#include "mem.h"
+
+/* ---- input ---- */
+
+json_t *
+keystone_body_object(json_t *body, const char *key, struct err *err)
+{
+    json_t *v = json_object_get(body, key);
+    if (!json_is_object(v)) {
+        err_set(err, ERR_INVALID,
+                "Invalid input: '%s' is a required property and must be an object.", key);
+        return NULL;
+    }
+    return v;
+}
+
+int
+keystone_str(const json_t *obj, const char *key, bool required, bool nonempty, size_t max_len,
+             const char **out, struct err *err)
+{
+    *out = NULL;
+    json_t *v = json_object_get(obj, key);
+    if (!v || (json_is_null(v) && !required)) {
+        if (required)
+            return err_set(err, ERR_INVALID, "Invalid input: '%s' is a required property.", key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return err_set(err, ERR_INVALID, "Invalid input for field '%s': it must be a string.", key);
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    if (strlen(s) != len)
+        return err_set(err, ERR_INVALID, "Invalid input for field '%s': it contains a NUL.", key);
+    if (nonempty && len == 0)
+        return err_set(err, ERR_INVALID, "Invalid input for field '%s': it must not be empty.",
+                       key);
+    if (len > max_len)
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field '%s': it is longer than %zu characters.", key,
+                       max_len);
+    *out = s;
+    return 0;
+}
+
+int
+keystone_bool(const json_t *obj, const char *key, int *out, struct err *err)
+{
+    *out = -1;
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return 0;
+    if (!json_is_boolean(v))
+        return err_set(err, ERR_INVALID, "Invalid input for field '%s': it must be a boolean.",
+                       key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+int
+keystone_check_id(const char *id, const char *what, struct err *err)
+{
+    if (!id || !id_is_safe(id))
+        return err_set(err, ERR_NOT_FOUND, "Could not find %s.", what);
+    return 0;
+}
+
+int
+keystone_query_bool(const struct api_req *req, const char *key, int *out, struct err *err)
+{
+    const char *v = api_req_query(req, key);
+    *out = -1;
+    if (!v)
+        return 0;
+    if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "") == 0)
+        *out = 1;
+    else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
+        *out = 0;
+    else
+        return err_set(err, ERR_INVALID, "Invalid value for query parameter '%s'.", key);
+    return 0;
+}
+
+/* ---- bodies ---- */
+
+static json_t *
+self_links(const struct api_req *req, const char *collection, const char *id)
+{
+    char *url = api_req_url(req, "/v3/%s/%s", collection, id);
+    json_t *links = json_pack("{s:s}", "self", url);
+    free(url);
+    return links;
+}
+
+static const char *
+row_str(const json_t *row, const char *key)
+{
+    const char *s = json_string_value(json_object_get(row, key));
+    return s ? s : "";
+}
+
+json_t *
+keystone_list_links(const struct api_req *req, const char *collection)
+{
+    char *url = api_req_url(req, "/v3/%s", collection);
+    json_t *links = json_pack("{s:s,s:n,s:n}", "self", url, "previous", "next");
+    free(url);
+    return links;
+}
+
+json_t *
+keystone_domain_json(const struct api_req *req, const json_t *row)
+{
+    const char *id = row_str(row, "id");
+    return json_pack("{s:s,s:s,s:s,s:b,s:[],s:{},s:o}", "id", id, "name", row_str(row, "name"),
+                     "description", row_str(row, "description"), "enabled",
+                     json_is_true(json_object_get(row, "enabled")), "tags", "options", "links",
+                     self_links(req, "domains", id));
+}
+
+json_t *
+keystone_project_json(const struct api_req *req, const json_t *row)
+{
+    const char *id = row_str(row, "id");
+    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:b,s:[],s:{},s:o}", "id", id, "name",
+                     row_str(row, "name"), "domain_id", row_str(row, "domain_id"), "description",
+                     row_str(row, "description"), "enabled",
+                     json_is_true(json_object_get(row, "enabled")), "parent_id",
+                     row_str(row, "domain_id"), "is_domain", 0, "tags", "options", "links",
+                     self_links(req, "projects", id));
+}
+
+json_t *
+keystone_user_json(const struct api_req *req, const json_t *row)
+{
+    const char *id = row_str(row, "id");
+    json_t *u = json_pack("{s:s,s:s,s:s,s:b,s:n,s:{},s:o}", "id", id, "name", row_str(row, "name"),
+                          "domain_id", row_str(row, "domain_id"), "enabled",
+                          json_is_true(json_object_get(row, "enabled")), "password_expires_at",
+                          "options", "links", self_links(req, "users", id));
+    const char *s = json_string_value(json_object_get(row, "default_project_id"));
+    if (s)
+        json_object_set_new(u, "default_project_id", json_string(s));
+    s = json_string_value(json_object_get(row, "description"));
+    if (s && *s)
+        json_object_set_new(u, "description", json_string(s));
+    s = json_string_value(json_object_get(row, "email"));
+    if (s)
+        json_object_set_new(u, "email", json_string(s));
+    return u;
+}
+
+json_t *
+keystone_role_json(const struct api_req *req, const json_t *row)
+{
+    const char *id = row_str(row, "id");
+    return json_pack("{s:s,s:s,s:n,s:s,s:{},s:o}", "id", id, "name", row_str(row, "name"),
+                     "domain_id", "description", row_str(row, "description"), "options", "links",
+                     self_links(req, "roles", id));
+}
+
+/* ---- catalog ---- */
+
+/* @url with every $(project_id)s / $(tenant_id)s (and the %(..)s spellings)
+ * replaced by @project_id. */
+static char *
+catalog_url(const char *url, const char *project_id)
+{
+    static const char *const vars[] = {"$(project_id)s", "$(tenant_id)s", "%(project_id)s",
+                                       "%(tenant_id)s"};
+    char *out = xstrdup(url);
+    for (size_t v = 0; v < ARRAY_SIZE(vars); v++) {
+        char *hit;
+        while ((hit = strstr(out, vars[v]))) {
+            *hit = '\0';
+            char *next = xasprintf("%s%s%s", out, project_id, hit + strlen(vars[v]));
+            free(out);
+            out = next;
+        }
+    }
+    return out;
+}
+
+json_t *
+keystone_catalog(PGconn *conn, const char *project_id, struct err *err)
+{
+    json_t *rows = db_catalog_list(conn, err);
+    if (!rows)
+        return NULL;
+    json_t *catalog = json_array();
+    json_t *service = NULL;
+    size_t i;
+    json_t *row;
+    json_array_foreach (rows, i, row) {
+        const char *sid = row_str(row, "service_id");
+        if (!service || strcmp(row_str(service, "id"), sid) != 0) {
+            service = json_pack("{s:[],s:s,s:s,s:s}", "endpoints", "id", sid, "type",
+                                row_str(row, "type"), "name", row_str(row, "name"));
+            json_array_append_new(catalog, service);
+        }
+        const char *url = row_str(row, "url");
+        /* a per-project URL means nothing without a project */
+        if (!project_id[0] && strstr(url, "(project_id)s"))
+            continue;
+        char *filled = catalog_url(url, project_id);
+        json_array_append_new(json_object_get(service, "endpoints"),
+                              json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", row_str(row, "endpoint_id"),
+                                        "interface", row_str(row, "interface"), "region_id",
+                                        row_str(row, "region"), "region", row_str(row, "region"),
+                                        "url", filled));
+        free(filled);
+    }
+    json_decref(rows);
+    return catalog;
+}
+
+/* ---- the token body ---- */
+
+static json_t *
+domain_ref(PGconn *conn, const char *domain_id, struct err *err)
+{
+    json_t *d = db_domain_get(conn, domain_id, err);
+    if (!d)
+        return NULL;
+    if (!json_is_true(json_object_get(d, "enabled"))) {
+        json_decref(d);
+        err_set(err, ERR_NOT_FOUND, "The domain %s is disabled.", domain_id);
+        return NULL;
+    }
+    json_t *ref = json_pack("{s:s,s:s}", "id", row_str(d, "id"), "name", row_str(d, "name"));
+    json_decref(d);
+    return ref;
+}
+
+json_t *
+keystone_token_body(struct api_req *req, PGconn *conn, const struct token_payload *p,
+                    bool nocatalog, struct err *err)
+{
+    (void)req;
+    json_t *token = NULL, *user = NULL, *project = NULL, *roles = NULL, *catalog = NULL;
+    json_t *udom = NULL, *pdom = NULL;
+
+    user = db_user_get(conn, p->user_id, err);
+    if (!user)
+        goto fail;
+    if (!json_is_true(json_object_get(user, "enabled"))) {
+        err_set(err, ERR_NOT_FOUND, "The user %s is disabled.", p->user_id);
+        goto fail;
+    }
+    udom = domain_ref(conn, row_str(user, "domain_id"), err);
+    if (!udom)
+        goto fail;
+
+    json_t *methods = json_array();
+    if (p->methods & TOKEN_METHOD_PASSWORD)
+        json_array_append_new(methods, json_string("password"));
+    if (p->methods & TOKEN_METHOD_TOKEN)
+        json_array_append_new(methods, json_string("token"));
+    char audit[TOKEN_AUDIT_STR], parent[TOKEN_AUDIT_STR], issued[32], expires[32];
+    token_audit_str(p->audit, audit);
+    json_t *audit_ids = json_pack("[s]", audit);
+    if (p->has_parent) {
+        token_audit_str(p->parent_audit, parent);
+        json_array_append_new(audit_ids, json_string(parent));
+    }
+    api_time_iso(p->issued_us, issued);
+    api_time_iso(p->expires_us, expires);
+    token = json_pack("{s:o,s:{s:O,s:s,s:s,s:n},s:o,s:s,s:s}", "methods", methods, "user", "domain",
+                      udom, "id", row_str(user, "id"), "name", row_str(user, "name"),
+                      "password_expires_at", "audit_ids", audit_ids, "expires_at", expires,
+                      "issued_at", issued);
+
+    if (p->project_id[0]) {
+        project = db_project_get(conn, p->project_id, err);
+        if (!project)
+            goto fail;
+        if (!json_is_true(json_object_get(project, "enabled"))) {
+            err_set(err, ERR_NOT_FOUND, "The project %s is disabled.", p->project_id);
+            goto fail;
+        }
+        pdom = domain_ref(conn, row_str(project, "domain_id"), err);
+        if (!pdom)
+            goto fail;
+        json_object_set_new(token, "project",
+                            json_pack("{s:O,s:s,s:s}", "domain", pdom, "id", row_str(project, "id"),
+                                      "name", row_str(project, "name")));
+        json_object_set_new(token, "is_domain", json_false());
+        roles = db_assignment_roles(conn, p->user_id, p->project_id, err);
+        if (!roles)
+            goto fail;
+        if (json_array_size(roles) == 0) {
+            err_set(err, ERR_NOT_FOUND, "The user %s has no role on project %s.", p->user_id,
+                    p->project_id);
+            goto fail;
+        }
+        json_object_set(token, "roles", roles);
+        if (!nocatalog) {
+            catalog = keystone_catalog(conn, p->project_id, err);
+            if (!catalog)
+                goto fail;
+            json_object_set(token, "catalog", catalog);
+        }
+    }
+    json_decref(user);
+    json_decref(project);
+    json_decref(roles);
+    json_decref(catalog);
+    json_decref(udom);
+    json_decref(pdom);
+    return json_pack("{s:o}", "token", token);
+
+fail:
+    json_decref(token);
+    json_decref(user);
+    json_decref(project);
+    json_decref(roles);
+    json_decref(catalog);
+    json_decref(udom);
+    json_decref(pdom);
+    return NULL;
+}

@@ -1,0 +1,59 @@
+/* Identity (Keystone v3): the route tables of its resource families and the
+ * helpers they share (input checks, resource bodies, the token body). */
+#ifndef NUBE_API_KEYSTONE_H
+#define NUBE_API_KEYSTONE_H
+
+#include <stdbool.h>
+
+#include "api.h"
+#include "token.h"
+
+extern const struct api_route_table identity_discovery_routes;
+extern const struct api_route_table identity_tokens_routes;
+extern const struct api_route_table identity_domains_routes;
+extern const struct api_route_table identity_projects_routes;
+extern const struct api_route_table identity_users_routes;
+extern const struct api_route_table identity_roles_routes;
+extern const struct api_route_table identity_catalog_routes;
+
+#define KEYSTONE_NAME_MAX 255
+#define KEYSTONE_DESCRIPTION_MAX 65535
+#define KEYSTONE_PASSWORD_MAX 4096
+#define KEYSTONE_DEFAULT_DOMAIN "default"
+
+/* ---- input ---- */
+
+/* The object member @key of @body ({"project": {...}}), or 400. */
+json_t *keystone_body_object(json_t *body, const char *key, struct err *err);
+/* A string member: 400 when present with another type, too long, empty (when
+ * @nonempty), or missing (when @required). *out is NULL when absent. */
+int keystone_str(const json_t *obj, const char *key, bool required, bool nonempty, size_t max_len,
+                 const char **out, struct err *err);
+/* A boolean member: *out is -1 when absent; 400 for another type. */
+int keystone_bool(const json_t *obj, const char *key, int *out, struct err *err);
+/* An id from the path: 404 "Could not find <what>: <id>." when it cannot be one. */
+int keystone_check_id(const char *id, const char *what, struct err *err);
+/* ?enabled= as -1 / 0 / 1; 400 when not a boolean word. */
+int keystone_query_bool(const struct api_req *req, const char *key, int *out, struct err *err);
+
+/* ---- bodies ---- */
+
+json_t *keystone_domain_json(const struct api_req *req, const json_t *row);
+json_t *keystone_project_json(const struct api_req *req, const json_t *row);
+/* Publishes a whitelist of the row's fields: never password_hash. */
+json_t *keystone_user_json(const struct api_req *req, const json_t *row);
+json_t *keystone_role_json(const struct api_req *req, const json_t *row);
+/* {"self": <url of the request's collection>, "previous": null, "next": null} */
+json_t *keystone_list_links(const struct api_req *req, const char *collection);
+
+/* The service catalog for a token scoped to @project_id ("" when unscoped),
+ * with $(project_id)s / $(tenant_id)s filled in. */
+json_t *keystone_catalog(PGconn *conn, const char *project_id, struct err *err);
+
+/* The {"token": {...}} body for @p, read from the database (user, project,
+ * roles, catalog). ERR_NOT_FOUND when the user or project is gone or disabled.
+ * With @nocatalog the catalog is left out. */
+json_t *keystone_token_body(struct api_req *req, PGconn *conn, const struct token_payload *p,
+                            bool nocatalog, struct err *err);
+
+#endif

@@ -1,0 +1,142 @@
+/* cloud-api: the OpenStack-compatible API server.
+ *   cloud-api [serve] --config FILE
+ *   cloud-api bootstrap --config FILE --admin-password P   (or $NUBE_ADMIN_PASSWORD)
+ *   cloud-api db-sync --config FILE
+ *   cloud-api rotate-keys --config FILE [--keep N] */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootstrap.h"
+#include "log.h"
+#include "server.h"
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: cloud-api [serve] --config FILE\n"
+               "       cloud-api bootstrap --config FILE --admin-password PASSWORD\n"
+               "       cloud-api db-sync --config FILE\n"
+               "       cloud-api rotate-keys --config FILE [--keep N]\n"
+               "The admin password may also come from $NUBE_ADMIN_PASSWORD.\n");
+}
+
+static int
+serve(const struct api_config *cfg)
+{
+    /* signals are taken by sigwait() in this thread only */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct api_server srv;
+    struct err err = ERR_INIT;
+    if (api_server_init(&srv, cfg, &err) < 0 || api_server_start(&srv, &err) < 0) {
+        log_error("cloud-api: %s", err.msg);
+        api_server_fini(&srv);
+        return 1;
+    }
+    log_info("listening on %s port %ld (public URL %s, %ld workers)", cfg->listen_host, cfg->port,
+             cfg->public_url, cfg->workers);
+    int sig = 0;
+    sigwait(&set, &sig);
+    log_info("signal %d: finishing in-flight requests, then stopping", sig);
+    api_server_stop(&srv);
+    api_server_fini(&srv);
+    log_info("stopped");
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"admin-password", required_argument, NULL, 'p'},
+        {"keep", required_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL, *admin_password = getenv("NUBE_ADMIN_PASSWORD");
+    long keep = 3;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:p:k:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'p':
+            admin_password = optarg;
+            break;
+        case 'k':
+            keep = strtol(optarg, NULL, 10);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    const char *cmd = optind < argc ? argv[optind++] : "serve";
+    if (optind != argc || !config_path || keep < 0) {
+        usage(stderr);
+        return 2;
+    }
+    struct err err = ERR_INIT;
+    struct config *raw = config_load(config_path, &err);
+    if (!raw) {
+        fprintf(stderr, "cloud-api: %s\n", err.msg);
+        return 1;
+    }
+    enum log_level level = LOG_LEVEL_INFO;
+    const char *lvl = config_get(raw, "log", "level", "info");
+    if (log_level_parse(lvl, &level) < 0) {
+        fprintf(stderr, "cloud-api: [log] level: unknown level %s\n", lvl);
+        config_free(raw);
+        return 1;
+    }
+    const char *log_file = strcmp(cmd, "serve") == 0 ? config_get(raw, "log", "file", NULL) : NULL;
+    if (log_init("cloud-api", level, log_file) < 0) {
+        fprintf(stderr, "cloud-api: cannot open log file %s\n", log_file);
+        config_free(raw);
+        return 1;
+    }
+    struct api_config cfg;
+    int rc = 1;
+    if (api_config_load(raw, &cfg, &err) < 0) {
+        log_error("cloud-api: %s: %s", config_path, err.msg);
+    } else if (strcmp(cmd, "serve") == 0) {
+        rc = serve(&cfg);
+    } else if (strcmp(cmd, "bootstrap") == 0) {
+        if (api_bootstrap(&cfg, raw, admin_password, &err) == 0)
+            rc = 0;
+        else
+            log_error("bootstrap: %s", err.msg);
+    } else if (strcmp(cmd, "db-sync") == 0) {
+        if (api_db_sync(&cfg, &err) == 0)
+            rc = 0;
+        else
+            log_error("db-sync: %s", err.msg);
+    } else if (strcmp(cmd, "rotate-keys") == 0) {
+        if (token_keys_rotate(cfg.key_dir, (int)keep, &err) == 0) {
+            log_info("rotate-keys: new primary key in %s; restart cloud-api to use it",
+                     cfg.key_dir);
+            rc = 0;
+        } else {
+            log_error("rotate-keys: %s", err.msg);
+        }
+    } else {
+        usage(stderr);
+        rc = 2;
+    }
+    config_free(raw);
+    return rc;
+}

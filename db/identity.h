@@ -1,0 +1,107 @@
+/* Identity tables (Keystone v3 subset): domains, projects, users, roles, role
+ * assignments, the service catalog and token revocation events.
+ *
+ * Readers return rows as jansson values: one object per row whose keys are the
+ * column names, booleans as JSON booleans, integers as JSON integers and SQL
+ * NULL as null. A single-row getter returns NULL with ERR_NOT_FOUND when the
+ * row does not exist. User rows carry "password_hash": callers that render a
+ * user must copy the fields they publish, never the row itself. */
+#ifndef NUBE_DB_IDENTITY_H
+#define NUBE_DB_IDENTITY_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Every row of @res as an array of objects (see above). */
+json_t *db_rows_json(const PGresult *res);
+
+/* ---- domains ---- */
+json_t *db_domain_get(PGconn *conn, const char *id, struct err *err);
+json_t *db_domain_find(PGconn *conn, const char *name, struct err *err);
+/* @name may be NULL (no filter). */
+json_t *db_domain_list(PGconn *conn, const char *name, struct err *err);
+/* Create the domain when missing (idempotent). */
+int db_domain_ensure(PGconn *conn, const char *id, const char *name, struct err *err);
+
+/* ---- projects ---- */
+json_t *db_project_get(PGconn *conn, const char *id, struct err *err);
+json_t *db_project_find(PGconn *conn, const char *name, const char *domain_id, struct err *err);
+/* Filters may be NULL; @enabled is -1 (any), 0 or 1. */
+json_t *db_project_list(PGconn *conn, const char *name, const char *domain_id, int enabled,
+                        struct err *err);
+/* Projects on which @user_id holds at least one role. */
+json_t *db_project_list_for_user(PGconn *conn, const char *user_id, struct err *err);
+int db_project_create(PGconn *conn, const char *id, const char *name, const char *domain_id,
+                      const char *description, bool enabled, struct err *err);
+/* NULL / -1 leave a field unchanged. ERR_NOT_FOUND when the project is missing. */
+int db_project_update(PGconn *conn, const char *id, const char *name, const char *description,
+                      int enabled, struct err *err);
+int db_project_delete(PGconn *conn, const char *id, struct err *err);
+
+/* ---- users ---- */
+json_t *db_user_get(PGconn *conn, const char *id, struct err *err);
+json_t *db_user_find(PGconn *conn, const char *name, const char *domain_id, struct err *err);
+json_t *db_user_list(PGconn *conn, const char *name, const char *domain_id, int enabled,
+                     struct err *err);
+/* @password_hash, @default_project_id and @email may be NULL. */
+int db_user_create(PGconn *conn, const char *id, const char *name, const char *domain_id,
+                   const char *password_hash, bool enabled, const char *default_project_id,
+                   const char *description, const char *email, struct err *err);
+/* NULL / -1 leave a field unchanged. */
+int db_user_update(PGconn *conn, const char *id, const char *name, const char *password_hash,
+                   int enabled, const char *default_project_id, const char *description,
+                   const char *email, struct err *err);
+int db_user_delete(PGconn *conn, const char *id, struct err *err);
+
+/* ---- roles ---- */
+json_t *db_role_get(PGconn *conn, const char *id, struct err *err);
+json_t *db_role_find(PGconn *conn, const char *name, struct err *err);
+json_t *db_role_list(PGconn *conn, const char *name, struct err *err);
+int db_role_create(PGconn *conn, const char *id, const char *name, const char *description,
+                   struct err *err);
+int db_role_delete(PGconn *conn, const char *id, struct err *err);
+
+/* ---- role assignments (user on project) ---- */
+/* Idempotent: granting an existing assignment succeeds. */
+int db_assignment_grant(PGconn *conn, const char *user_id, const char *project_id,
+                        const char *role_id, struct err *err);
+int db_assignment_check(PGconn *conn, const char *user_id, const char *project_id,
+                        const char *role_id, bool *exists, struct err *err);
+/* ERR_NOT_FOUND when there was no such assignment. */
+int db_assignment_revoke(PGconn *conn, const char *user_id, const char *project_id,
+                         const char *role_id, struct err *err);
+/* Rows {user_id, user_name, project_id, project_name, role_id, role_name};
+ * filters may be NULL. */
+json_t *db_assignment_list(PGconn *conn, const char *user_id, const char *project_id,
+                           const char *role_id, struct err *err);
+/* The roles {id, name} of @user_id on @project_id, ordered by name. */
+json_t *db_assignment_roles(PGconn *conn, const char *user_id, const char *project_id,
+                            struct err *err);
+
+/* ---- service catalog ---- */
+/* Rows {service_id, type, name, endpoint_id, interface, region, url} of enabled
+ * services and endpoints, ordered by type then interface. */
+json_t *db_catalog_list(PGconn *conn, struct err *err);
+/* Rows {id, type, name, description, enabled}. */
+json_t *db_service_list(PGconn *conn, struct err *err);
+/* Create the service (by type) when missing and set its @interface endpoint in
+ * @region to @url (idempotent). */
+int db_catalog_ensure(PGconn *conn, const char *type, const char *name, const char *interface,
+                      const char *region, const char *url, struct err *err);
+
+/* ---- token revocation events ---- */
+/* Any of @audit_id, @user_id, @project_id may be NULL (not all). Tokens issued
+ * at or before @issued_before_us (microseconds since the epoch) match. */
+int db_revocation_add(PGconn *conn, const char *audit_id, const char *user_id,
+                      const char *project_id, int64_t issued_before_us, struct err *err);
+/* Rows {id, audit_id, user_id, project_id, issued_before_us} with id > @after_id. */
+json_t *db_revocation_list(PGconn *conn, int64_t after_id, struct err *err);
+/* Delete events created more than @max_age_s seconds ago (no token they match
+ * can still be valid). */
+int db_revocation_prune(PGconn *conn, long max_age_s, struct err *err);
+
+#endif
