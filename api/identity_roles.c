@@ -250,12 +250,14 @@ list_role_assignments(struct api_req *req, struct err *err)
             json_object_set(json_object_get(a, "role"), "name", json_object_get(row, "role_name"));
             json_object_set(json_object_get(a, "user"), "name", json_object_get(row, "user_name"));
             json_object_set_new(json_object_get(a, "user"), "domain",
-                                json_pack("{s:O}", "id", json_object_get(row, "user_domain_id")));
+                                json_pack("{s:O,s:O}", "id", json_object_get(row, "user_domain_id"),
+                                          "name", json_object_get(row, "user_domain_name")));
             json_t *proj = json_object_get(json_object_get(a, "scope"), "project");
             json_object_set(proj, "name", json_object_get(row, "project_name"));
-            json_object_set_new(
-                proj, "domain",
-                json_pack("{s:O}", "id", json_object_get(row, "project_domain_id")));
+            json_object_set_new(proj, "domain",
+                                json_pack("{s:O,s:O}", "id",
+                                          json_object_get(row, "project_domain_id"), "name",
+                                          json_object_get(row, "project_domain_name")));
         }
         json_array_append_new(list, a);
     }

@@ -41,6 +41,9 @@ static const struct {
     {"identity:check_grant", POLICY_SELF},
     {"identity:list_grants", POLICY_SELF},
     {"identity:list_role_assignments", POLICY_ADMIN}, /* others get their own */
+    /* generic rules for project-owned resources (servers, images, volumes...) */
+    {"project:read", POLICY_PROJECT_READER},
+    {"project:write", POLICY_PROJECT_MEMBER},
 };
 
 enum policy_rule

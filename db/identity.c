@@ -388,17 +388,21 @@ db_assignment_list(PGconn *conn, const char *user_id, const char *project_id, co
                    struct err *err)
 {
     const char *p[] = {user_id, project_id, role_id};
-    return db_query_rows(conn,
-                         "SELECT a.user_id, u.name AS user_name, u.domain_id AS user_domain_id,"
-                         " a.project_id, p.name AS project_name,"
-                         " p.domain_id AS project_domain_id, a.role_id, r.name AS role_name"
-                         " FROM role_assignment a JOIN identity_user u ON u.id = a.user_id"
-                         " JOIN project p ON p.id = a.project_id JOIN role r ON r.id = a.role_id"
-                         " WHERE ($1::text IS NULL OR a.user_id = $1)"
-                         " AND ($2::text IS NULL OR a.project_id = $2)"
-                         " AND ($3::text IS NULL OR a.role_id = $3)"
-                         " ORDER BY p.name, u.name, r.name",
-                         3, p, err);
+    return db_query_rows(
+        conn,
+        "SELECT a.user_id, u.name AS user_name, u.domain_id AS user_domain_id,"
+        " ud.name AS user_domain_name, a.project_id, p.name AS project_name,"
+        " p.domain_id AS project_domain_id, pd.name AS project_domain_name,"
+        " a.role_id, r.name AS role_name"
+        " FROM role_assignment a JOIN identity_user u ON u.id = a.user_id"
+        " JOIN domain ud ON ud.id = u.domain_id"
+        " JOIN project p ON p.id = a.project_id JOIN domain pd ON pd.id = p.domain_id"
+        " JOIN role r ON r.id = a.role_id"
+        " WHERE ($1::text IS NULL OR a.user_id = $1)"
+        " AND ($2::text IS NULL OR a.project_id = $2)"
+        " AND ($3::text IS NULL OR a.role_id = $3)"
+        " ORDER BY p.name, u.name, r.name",
+        3, p, err);
 }
 
 json_t *

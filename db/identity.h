@@ -74,7 +74,8 @@ int db_assignment_check(PGconn *conn, const char *user_id, const char *project_i
 /* ERR_NOT_FOUND when there was no such assignment. */
 int db_assignment_revoke(PGconn *conn, const char *user_id, const char *project_id,
                          const char *role_id, struct err *err);
-/* Rows {user_id, user_name, project_id, project_name, role_id, role_name};
+/* Rows {user_id, user_name, user_domain_id, user_domain_name, project_id,
+ * project_name, project_domain_id, project_domain_name, role_id, role_name};
  * filters may be NULL. */
 json_t *db_assignment_list(PGconn *conn, const char *user_id, const char *project_id,
                            const char *role_id, struct err *err);
