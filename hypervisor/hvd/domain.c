@@ -1,0 +1,791 @@
+/* The domain registry and lifecycle: see domain.h. */
+#include "domain.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+#include "mem.h"
+#include "monitor.h"
+#include "tap.h"
+
+#define ERR_INVALID_OP(e, ...)                                                                     \
+    rpc_error_set((e), VIR_ERR_OPERATION_INVALID, VIR_FROM_DOMAIN, __VA_ARGS__)
+
+static int
+pidfd_open_(pid_t pid)
+{
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+const struct domain_def *
+hvd_domain_current(const struct hvd_domain *d)
+{
+    return d->live ? d->live : d->def;
+}
+
+static void
+emit(struct hvd_registry *reg, const struct hvd_domain *d, int event, int detail)
+{
+    if (reg->emit)
+        reg->emit(reg->emit_opaque, d, event, detail);
+}
+
+/* ---- files ---- */
+
+static char *
+def_path(const struct hvd_registry *reg, const char *name)
+{
+    return xasprintf("%s/domains/%s.xml", reg->cfg->state_dir, name);
+}
+
+static char *
+autostart_path(const struct hvd_registry *reg, const char *name)
+{
+    return xasprintf("%s/autostart/%s", reg->cfg->state_dir, name);
+}
+
+static char *
+run_dir(const struct hvd_registry *reg, const char *name)
+{
+    return xasprintf("%s/run/%s", reg->cfg->state_dir, name);
+}
+
+/* Write @data to @path atomically (temporary file, fsync, rename). */
+static int
+write_file(const char *path, const char *data, struct err *err)
+{
+    _cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return err_set_errno(err, ERR_IO, errno, "creating %s", tmp);
+    size_t len = strlen(data), off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            close(fd);
+            unlink(tmp);
+            return err_set_errno(err, ERR_IO, saved, "writing %s", tmp);
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+        int saved = errno;
+        unlink(tmp);
+        return err_set_errno(err, ERR_IO, saved, "saving %s", path);
+    }
+    return 0;
+}
+
+static char *
+read_file(const char *path, size_t max)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char *buf = xmalloc(max + 1);
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, max - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == max)
+            break;
+    }
+    close(fd);
+    buf[len] = '\0';
+    return buf;
+}
+
+static int
+save_def(struct hvd_registry *reg, const struct domain_def *def, struct rpc_error *e)
+{
+    _cleanup_free_ char *path = def_path(reg, def->name);
+    _cleanup_free_ char *xml = domain_xml_format(def, -1);
+    struct err err = ERR_INIT;
+    if (write_file(path, xml, &err) < 0)
+        return rpc_error_set(e, VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
+                             "cannot save the definition of '%s': %s", def->name, err.msg);
+    return 0;
+}
+
+static void
+save_run_state(struct hvd_registry *reg, struct hvd_domain *d)
+{
+    json_t *taps = json_array();
+    for (size_t i = 0; i < d->live->nifaces; i++)
+        json_array_append_new(taps, json_boolean(d->tap_created[i]));
+    json_t *st =
+        json_pack("{s:i, s:i, s:i, s:I, s:I, s:b, s:s, s:o}", "id", d->id, "pid", (int)d->vm.pid,
+                  "waiter", (int)d->vm.waiter, "starttime", (json_int_t)d->vm_starttime,
+                  "waiter_starttime", (json_int_t)monitor_starttime(d->vm.waiter), "paused",
+                  d->state == VIR_DOMAIN_PAUSED, "backend", d->ops->name, "taps_created", taps);
+    _cleanup_free_ char *text = json_dump_compact(st);
+    json_decref(st);
+    _cleanup_free_ char *xml = domain_xml_format(d->live, d->id);
+    _cleanup_free_ char *xml_path = xasprintf("%s/live.xml", d->vm.run_dir);
+    _cleanup_free_ char *st_path = xasprintf("%s/state.json", d->vm.run_dir);
+    struct err err = ERR_INIT;
+    /* live.xml first: state.json is what marks a monitor as ours after a restart. */
+    if (write_file(xml_path, xml, &err) < 0 || write_file(st_path, text, &err) < 0)
+        log_error("domain %s: cannot save run state: %s", d->live->name, err.msg);
+    (void)reg;
+}
+
+static void
+remove_run_dir(const char *dir)
+{
+    static const char *const files[] = {"state.json",      "live.xml",     "exit-status",
+                                        "exit-status.tmp", "control.sock", "qmp.sock"};
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, files[i]);
+        unlink(p);
+    }
+    /* monitor.log stays for post-mortems; the directory goes once it is empty */
+    rmdir(dir);
+}
+
+/* ---- registry ---- */
+
+static struct hvd_domain *
+domain_new(struct hvd_registry *reg)
+{
+    struct hvd_domain *d = xzalloc(sizeof(*d));
+    d->id = -1;
+    d->state = VIR_DOMAIN_SHUTOFF;
+    d->reason = VIR_DOMAIN_SHUTOFF_UNKNOWN;
+    d->watch_fd = -1;
+    reg->doms = xrealloc(reg->doms, (reg->n + 1) * sizeof(*reg->doms));
+    reg->doms[reg->n++] = d;
+    return d;
+}
+
+static void
+vm_clear(struct hvd_vm *vm)
+{
+    free(vm->run_dir);
+    free(vm->control);
+    free(vm->log_path);
+    memset(vm, 0, sizeof(*vm));
+}
+
+static void
+domain_free(struct hvd_domain *d)
+{
+    if (!d)
+        return;
+    if (d->watch_fd >= 0)
+        close(d->watch_fd);
+    domain_def_free(d->def);
+    domain_def_free(d->live);
+    vm_clear(&d->vm);
+    free(d);
+}
+
+static void
+domain_remove(struct hvd_registry *reg, struct hvd_domain *d)
+{
+    for (size_t i = 0; i < reg->n; i++) {
+        if (reg->doms[i] == d) {
+            memmove(&reg->doms[i], &reg->doms[i + 1], (reg->n - i - 1) * sizeof(*reg->doms));
+            reg->n--;
+            break;
+        }
+    }
+    domain_free(d);
+}
+
+struct hvd_domain *
+hvd_domain_by_name(struct hvd_registry *reg, const char *name)
+{
+    for (size_t i = 0; i < reg->n; i++) {
+        if (!strcmp(hvd_domain_current(reg->doms[i])->name, name))
+            return reg->doms[i];
+    }
+    return NULL;
+}
+
+struct hvd_domain *
+hvd_domain_by_uuid(struct hvd_registry *reg, const uint8_t uuid[RPC_UUID_LEN])
+{
+    for (size_t i = 0; i < reg->n; i++) {
+        if (!memcmp(hvd_domain_current(reg->doms[i])->uuid, uuid, RPC_UUID_LEN))
+            return reg->doms[i];
+    }
+    return NULL;
+}
+
+struct hvd_domain *
+hvd_domain_by_id(struct hvd_registry *reg, int id)
+{
+    if (id < 0)
+        return NULL;
+    for (size_t i = 0; i < reg->n; i++) {
+        if (reg->doms[i]->id == id)
+            return reg->doms[i];
+    }
+    return NULL;
+}
+
+uint64_t
+hvd_domain_cpu_time(const struct hvd_domain *d)
+{
+    return d->live ? monitor_cpu_time_ns(d->vm.pid) : 0;
+}
+
+/* libvirt's duplicate checks (virDomainObjListAddLocked). */
+static int
+check_duplicate(struct hvd_registry *reg, const struct domain_def *def, struct hvd_domain **found,
+                struct rpc_error *e)
+{
+    char uuid[37];
+    *found = hvd_domain_by_uuid(reg, def->uuid);
+    if (*found) {
+        const char *name = hvd_domain_current(*found)->name;
+        if (strcmp(name, def->name)) {
+            domain_uuid_format(def->uuid, uuid);
+            return rpc_error_set(e, VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
+                                 "domain '%s' is already defined with uuid %s", name, uuid);
+        }
+        return 0;
+    }
+    struct hvd_domain *by_name = hvd_domain_by_name(reg, def->name);
+    if (by_name) {
+        domain_uuid_format(hvd_domain_current(by_name)->uuid, uuid);
+        return rpc_error_set(e, VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
+                             "domain '%s' already exists with uuid %s", def->name, uuid);
+    }
+    return 0;
+}
+
+struct hvd_domain *
+hvd_domain_define(struct hvd_registry *reg, const char *xml, struct rpc_error *e)
+{
+    struct domain_def *def = domain_xml_parse(xml, strlen(xml), e);
+    if (!def)
+        return NULL;
+    struct hvd_domain *d;
+    if (check_duplicate(reg, def, &d, e) < 0 || save_def(reg, def, e) < 0) {
+        domain_def_free(def);
+        return NULL;
+    }
+    bool added = !d || !d->def;
+    if (!d)
+        d = domain_new(reg);
+    domain_def_free(d->def);
+    d->def = def;
+    log_info("domain %s: defined (%s)", def->name, domain_virt_name(def->virt));
+    emit(reg, d, VIR_DOMAIN_EVENT_DEFINED,
+         added ? VIR_DOMAIN_EVENT_DEFINED_ADDED : VIR_DOMAIN_EVENT_DEFINED_UPDATED);
+    return d;
+}
+
+int
+hvd_domain_undefine(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e)
+{
+    if (!d->def)
+        return ERR_INVALID_OP(e, "cannot undefine transient domain");
+    _cleanup_free_ char *path = def_path(reg, d->def->name);
+    _cleanup_free_ char *auto_path = autostart_path(reg, d->def->name);
+    if (unlink(path) < 0 && errno != ENOENT)
+        return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN,
+                             "cannot remove config %s: %s", path, strerror(errno));
+    unlink(auto_path);
+    log_info("domain %s: undefined", d->def->name);
+    emit(reg, d, VIR_DOMAIN_EVENT_UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
+    domain_def_free(d->def);
+    d->def = NULL;
+    d->autostart = false;
+    if (!hvd_domain_active(d))
+        domain_remove(reg, d);
+    return 0;
+}
+
+static int
+check_file(const char *what, const char *path, struct rpc_error *e)
+{
+    if (path && access(path, R_OK) < 0)
+        return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "Cannot access %s '%s': %s",
+                             what, path, strerror(errno));
+    return 0;
+}
+
+static void
+taps_release(struct hvd_domain *d)
+{
+    for (size_t i = 0; d->live && i < d->live->nifaces; i++) {
+        if (d->tap_created[i] && d->live->ifaces[i].tap)
+            tap_delete(d->live->ifaces[i].tap);
+        d->tap_created[i] = false;
+    }
+}
+
+static int
+taps_prepare(struct hvd_domain *d, struct rpc_error *e)
+{
+    for (size_t i = 0; i < d->live->nifaces; i++) {
+        struct domain_iface *f = &d->live->ifaces[i];
+        if (!f->tap) {
+            char name[16];
+            tap_pick_name(name);
+            f->tap = xstrdup(name);
+        }
+        if (!tap_exists(f->tap)) {
+            if (tap_create(f->tap, e) < 0)
+                return -1;
+            d->tap_created[i] = true;
+        }
+        if (tap_plug(f->tap, f->type == DOMAIN_IFACE_BRIDGE ? f->bridge : NULL, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Bring @d (whose d->live is set) to running. On failure d->live is released. */
+static int
+start_live(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struct rpc_error *e)
+{
+    const struct domain_def *def = d->live;
+    char **argv = NULL;
+    int rc = -1;
+
+    d->ops = hvd_backend_for(def->virt);
+    if (check_file("kernel", def->kernel, e) < 0 || check_file("initrd", def->initrd, e) < 0)
+        goto fail;
+    for (size_t i = 0; i < def->ndisks; i++) {
+        if (check_file("storage file", def->disks[i].source, e) < 0)
+            goto fail;
+    }
+    if (def->serial_file) {
+        _cleanup_free_ char *dir = xstrdup(def->serial_file);
+        *strrchr(dir, '/') = '\0';
+        if (check_file("console directory", *dir ? dir : "/", e) < 0)
+            goto fail;
+    }
+    if (d->ops->prepare(reg->cfg, def, e) < 0)
+        goto fail;
+
+    vm_clear(&d->vm);
+    d->vm.def = def;
+    d->vm.cfg = reg->cfg;
+    d->vm.run_dir = run_dir(reg, def->name);
+    d->vm.control = xasprintf("%s/%s", d->vm.run_dir,
+                              def->virt == DOMAIN_VIRT_QEMU ? "qmp.sock" : "control.sock");
+    d->vm.log_path = xasprintf("%s/monitor.log", d->vm.run_dir);
+    if (mkdir(d->vm.run_dir, 0700) < 0 && errno != EEXIST) {
+        rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "cannot create %s: %s",
+                      d->vm.run_dir, strerror(errno));
+        goto fail;
+    }
+    unlink(d->vm.control);
+    memset(d->tap_created, 0, sizeof(d->tap_created));
+    if (taps_prepare(d, e) < 0)
+        goto fail;
+
+    argv = d->ops->argv(&d->vm, paused);
+    d->destroy_requested = false;
+    d->shutdown_requested = false;
+    if (monitor_spawn(&d->vm, argv, e) < 0)
+        goto fail;
+    d->vm_starttime = monitor_starttime(d->vm.pid);
+    d->watch_fd = pidfd_open_(d->vm.waiter);
+    if (d->ops->wait_ready(&d->vm, reg->cfg->start_timeout_ms, e) < 0)
+        goto fail_kill;
+    if (paused && d->ops->suspend(&d->vm, e) < 0)
+        goto fail_kill;
+
+    d->id = reg->next_id++;
+    d->state = paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
+    d->reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
+    save_run_state(reg, d);
+    log_info("domain %s: started (id %d, %s pid %d)", def->name, d->id, d->ops->name,
+             (int)d->vm.pid);
+    emit(reg, d, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
+    if (paused)
+        emit(reg, d, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
+    rc = 0;
+    goto cleanup;
+
+fail_kill:
+    monitor_kill(&d->vm, 2000);
+fail:
+    log_warn("domain %s: start failed: %s", def->name, e->message);
+    if (d->watch_fd >= 0)
+        close(d->watch_fd);
+    d->watch_fd = -1;
+    taps_release(d);
+    if (d->vm.run_dir)
+        remove_run_dir(d->vm.run_dir);
+    domain_def_free(d->live);
+    d->live = NULL;
+    vm_clear(&d->vm);
+cleanup:
+    monitor_argv_free(argv);
+    return rc;
+}
+
+int
+hvd_domain_start(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struct rpc_error *e)
+{
+    if (hvd_domain_active(d))
+        return ERR_INVALID_OP(e, "domain is already running");
+    d->live = domain_def_copy(d->def);
+    return start_live(reg, d, paused, e);
+}
+
+struct hvd_domain *
+hvd_domain_create_xml(struct hvd_registry *reg, const char *xml, bool paused, struct rpc_error *e)
+{
+    struct domain_def *def = domain_xml_parse(xml, strlen(xml), e);
+    if (!def)
+        return NULL;
+    struct hvd_domain *d;
+    if (check_duplicate(reg, def, &d, e) < 0) {
+        domain_def_free(def);
+        return NULL;
+    }
+    if (d && hvd_domain_active(d)) {
+        ERR_INVALID_OP(e, "domain '%s' is already active", def->name);
+        domain_def_free(def);
+        return NULL;
+    }
+    bool fresh = !d;
+    if (!d)
+        d = domain_new(reg);
+    d->live = def;
+    if (start_live(reg, d, paused, e) < 0) {
+        if (fresh)
+            domain_remove(reg, d);
+        return NULL;
+    }
+    return d;
+}
+
+static int
+require_active(const struct hvd_domain *d, struct rpc_error *e)
+{
+    return hvd_domain_active(d) ? 0 : ERR_INVALID_OP(e, "domain is not running");
+}
+
+int
+hvd_domain_destroy(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e)
+{
+    if (require_active(d, e) < 0)
+        return -1;
+    d->destroy_requested = true;
+    monitor_kill(&d->vm, 3000);
+    hvd_domain_exited(reg, d);
+    return 0;
+}
+
+int
+hvd_domain_shutdown(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e)
+{
+    (void)reg;
+    if (require_active(d, e) < 0 || d->ops->shutdown(&d->vm, e) < 0)
+        return -1;
+    d->shutdown_requested = true;
+    log_info("domain %s: shutdown requested", d->live->name);
+    return 0;
+}
+
+int
+hvd_domain_reboot(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e)
+{
+    (void)reg;
+    if (require_active(d, e) < 0)
+        return -1;
+    return d->ops->reboot(&d->vm, e);
+}
+
+int
+hvd_domain_suspend(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e)
+{
+    if (require_active(d, e) < 0)
+        return -1;
+    if (d->state == VIR_DOMAIN_PAUSED)
+        return 0;
+    if (d->ops->suspend(&d->vm, e) < 0)
+        return -1;
+    d->state = VIR_DOMAIN_PAUSED;
+    d->reason = VIR_DOMAIN_PAUSED_USER;
+    save_run_state(reg, d);
+    emit(reg, d, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
+    return 0;
+}
+
+int
+hvd_domain_resume(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e)
+{
+    if (require_active(d, e) < 0)
+        return -1;
+    if (d->state != VIR_DOMAIN_PAUSED)
+        return ERR_INVALID_OP(e, "domain is already running");
+    if (d->ops->resume(&d->vm, e) < 0)
+        return -1;
+    d->state = VIR_DOMAIN_RUNNING;
+    d->reason = VIR_DOMAIN_RUNNING_UNPAUSED;
+    save_run_state(reg, d);
+    emit(reg, d, VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED);
+    return 0;
+}
+
+int
+hvd_domain_set_autostart(struct hvd_registry *reg, struct hvd_domain *d, bool on,
+                         struct rpc_error *e)
+{
+    if (!d->def)
+        return ERR_INVALID_OP(e, "cannot set autostart for transient domain");
+    _cleanup_free_ char *path = autostart_path(reg, d->def->name);
+    if (on) {
+        struct err err = ERR_INIT;
+        if (write_file(path, "", &err) < 0)
+            return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "%s", err.msg);
+    } else if (unlink(path) < 0 && errno != ENOENT) {
+        return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "cannot remove %s: %s", path,
+                             strerror(errno));
+    }
+    d->autostart = on;
+    return 0;
+}
+
+void
+hvd_domain_exited(struct hvd_registry *reg, struct hvd_domain *d)
+{
+    if (!hvd_domain_active(d))
+        return;
+    int wstatus = 0;
+    bool known = monitor_exit_status(&d->vm, &wstatus) == 0;
+    if (d->vm.waiter > 0)
+        waitpid(d->vm.waiter, NULL, WNOHANG);
+    int reason, detail;
+    if (d->destroy_requested) {
+        reason = VIR_DOMAIN_SHUTOFF_DESTROYED;
+    } else if (known) {
+        reason = d->ops->exit_reason(wstatus);
+    } else {
+        reason = d->shutdown_requested ? VIR_DOMAIN_SHUTOFF_SHUTDOWN : VIR_DOMAIN_SHUTOFF_UNKNOWN;
+    }
+    switch (reason) {
+    case VIR_DOMAIN_SHUTOFF_DESTROYED:
+        detail = VIR_DOMAIN_EVENT_STOPPED_DESTROYED;
+        break;
+    case VIR_DOMAIN_SHUTOFF_SHUTDOWN:
+        detail = VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN;
+        break;
+    default:
+        detail = VIR_DOMAIN_EVENT_STOPPED_FAILED;
+        break;
+    }
+    log_info("domain %s: monitor %d exited (%s%d), shut off with reason %d", d->live->name,
+             (int)d->vm.pid, known ? "status " : "status unknown ", known ? wstatus : 0, reason);
+    if (d->watch_fd >= 0)
+        close(d->watch_fd);
+    d->watch_fd = -1;
+    taps_release(d);
+    remove_run_dir(d->vm.run_dir);
+    vm_clear(&d->vm);
+    domain_def_free(d->live);
+    d->live = NULL;
+    d->id = -1;
+    d->state = VIR_DOMAIN_SHUTOFF;
+    d->reason = reason;
+    d->destroy_requested = d->shutdown_requested = false;
+    emit(reg, d, VIR_DOMAIN_EVENT_STOPPED, detail);
+    if (!d->def)
+        domain_remove(reg, d); /* a transient domain ends with its monitor */
+}
+
+/* ---- start-up: load, re-attach, autostart ---- */
+
+static void
+load_definitions(struct hvd_registry *reg)
+{
+    _cleanup_free_ char *dir = xasprintf("%s/domains", reg->cfg->state_dir);
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return;
+    struct dirent *ent;
+    while ((ent = readdir(dh))) {
+        size_t n = strlen(ent->d_name);
+        if (n < 5 || strcmp(ent->d_name + n - 4, ".xml"))
+            continue;
+        _cleanup_free_ char *path = xasprintf("%s/%s", dir, ent->d_name);
+        _cleanup_free_ char *xml = read_file(path, DOMAIN_XML_MAX);
+        struct rpc_error e;
+        struct domain_def *def = xml ? domain_xml_parse(xml, strlen(xml), &e) : NULL;
+        if (!def) {
+            log_error("ignoring %s: %s", path, xml ? e.message : "unreadable");
+            continue;
+        }
+        struct hvd_domain *dup;
+        if (check_duplicate(reg, def, &dup, &e) < 0 || dup) {
+            log_error("ignoring %s: duplicate domain", path);
+            domain_def_free(def);
+            continue;
+        }
+        struct hvd_domain *d = domain_new(reg);
+        d->def = def;
+        _cleanup_free_ char *ap = autostart_path(reg, def->name);
+        d->autostart = access(ap, F_OK) == 0;
+    }
+    closedir(dh);
+}
+
+/* One <state_dir>/run/<name>/: a monitor we started before a restart. */
+static void
+reattach_one(struct hvd_registry *reg, const char *name)
+{
+    _cleanup_free_ char *dir = run_dir(reg, name);
+    _cleanup_free_ char *st_path = xasprintf("%s/state.json", dir);
+    _cleanup_free_ char *xml_path = xasprintf("%s/live.xml", dir);
+    _cleanup_free_ char *st_text = read_file(st_path, 65536);
+    _cleanup_free_ char *xml = read_file(xml_path, DOMAIN_XML_MAX);
+    struct rpc_error e;
+    if (!st_text || !xml) {
+        remove_run_dir(dir);
+        return;
+    }
+    struct err jerr = ERR_INIT;
+    json_t *st = json_parse_buf(st_text, strlen(st_text), &jerr);
+    struct domain_def *live = domain_xml_parse(xml, strlen(xml), &e);
+    json_int_t id = -1, pid = 0, waiter = 0, starttime = 0, wstart = 0;
+    bool paused = false;
+    if (!st || !live || !json_get_int(st, "id", &id) || !json_get_int(st, "pid", &pid) ||
+        !json_get_int(st, "starttime", &starttime)) {
+        log_error("ignoring run state in %s: unreadable", dir);
+        json_decref(st);
+        domain_def_free(live);
+        return;
+    }
+    json_get_int(st, "waiter", &waiter);
+    json_get_int(st, "waiter_starttime", &wstart);
+    json_get_bool(st, "paused", &paused);
+
+    struct hvd_domain *d = hvd_domain_by_uuid(reg, live->uuid);
+    if (d && strcmp(hvd_domain_current(d)->name, live->name)) {
+        log_error("ignoring run state in %s: uuid belongs to another domain", dir);
+        json_decref(st);
+        domain_def_free(live);
+        return;
+    }
+    if (!d)
+        d = domain_new(reg);
+    d->live = live;
+    d->ops = hvd_backend_for(live->virt);
+    d->vm.def = live;
+    d->vm.cfg = reg->cfg;
+    d->vm.run_dir = xstrdup(dir);
+    d->vm.control =
+        xasprintf("%s/%s", dir, live->virt == DOMAIN_VIRT_QEMU ? "qmp.sock" : "control.sock");
+    d->vm.log_path = xasprintf("%s/monitor.log", dir);
+    d->vm.pid = (pid_t)pid;
+    d->vm.waiter = (pid_t)waiter;
+    d->vm_starttime = (uint64_t)starttime;
+    d->id = (int)id;
+    json_t *taps = json_get_array(st, "taps_created");
+    for (size_t i = 0; taps && i < live->nifaces && i < json_array_size(taps); i++)
+        d->tap_created[i] = json_is_true(json_array_get(taps, i));
+    json_decref(st);
+
+    bool alive = d->vm_starttime && monitor_starttime(d->vm.pid) == d->vm_starttime;
+    if (!alive) {
+        /* It stopped while we were away: the waiter's record says why. */
+        d->watch_fd = -1;
+        if (d->vm.waiter > 0 && (uint64_t)wstart != monitor_starttime(d->vm.waiter))
+            d->vm.waiter = 0;
+        log_info("domain %s: monitor %d stopped while cloud-hvd was down", live->name,
+                 (int)d->vm.pid);
+        d->state = VIR_DOMAIN_RUNNING;
+        hvd_domain_exited(reg, d);
+        return;
+    }
+    if (d->vm.waiter > 0 && wstart && (uint64_t)wstart == monitor_starttime(d->vm.waiter))
+        d->watch_fd = pidfd_open_(d->vm.waiter);
+    else
+        d->vm.waiter = 0;
+    if (d->watch_fd < 0)
+        d->watch_fd = pidfd_open_(d->vm.pid);
+    bool now_paused = paused;
+    if (d->ops->query(&d->vm, &now_paused, &e) < 0)
+        log_warn("domain %s: monitor not answering after re-attach: %s", live->name, e.message);
+    d->state = now_paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
+    d->reason = now_paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
+    if (d->id >= reg->next_id)
+        reg->next_id = d->id + 1;
+    log_info("domain %s: re-attached to %s monitor pid %d (id %d, %s)", live->name, d->ops->name,
+             (int)d->vm.pid, d->id, now_paused ? "paused" : "running");
+}
+
+static void
+reattach_all(struct hvd_registry *reg)
+{
+    _cleanup_free_ char *dir = xasprintf("%s/run", reg->cfg->state_dir);
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return;
+    struct dirent *ent;
+    while ((ent = readdir(dh))) {
+        if (ent->d_name[0] == '.' || !domain_name_valid(ent->d_name))
+            continue;
+        reattach_one(reg, ent->d_name);
+    }
+    closedir(dh);
+}
+
+int
+hvd_registry_open(struct hvd_registry *reg, const struct hvd_config *cfg, hvd_event_fn emit_fn,
+                  void *emit_opaque, struct err *err)
+{
+    memset(reg, 0, sizeof(*reg));
+    reg->cfg = cfg;
+    reg->next_id = 1;
+    const char *subdirs[] = {"", "/domains", "/run", "/autostart"};
+    for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
+        _cleanup_free_ char *p = xasprintf("%s%s", cfg->state_dir, subdirs[i]);
+        if (mkdir(p, 0700) < 0 && errno != EEXIST)
+            return err_set_errno(err, ERR_IO, errno, "creating %s", p);
+    }
+    load_definitions(reg);
+    reattach_all(reg);
+    reg->emit = emit_fn;
+    reg->emit_opaque = emit_opaque;
+    for (size_t i = 0; i < reg->n; i++) {
+        struct hvd_domain *d = reg->doms[i];
+        if (d->autostart && !hvd_domain_active(d)) {
+            struct rpc_error e;
+            if (hvd_domain_start(reg, d, false, &e) < 0)
+                log_error("domain %s: autostart failed: %s", d->def->name, e.message);
+        }
+    }
+    log_info("%zu domains loaded from %s", reg->n, cfg->state_dir);
+    return 0;
+}
+
+void
+hvd_registry_close(struct hvd_registry *reg)
+{
+    for (size_t i = 0; i < reg->n; i++)
+        domain_free(reg->doms[i]);
+    free(reg->doms);
+    reg->doms = NULL;
+    reg->n = 0;
+}

@@ -1,0 +1,186 @@
+/* cloud-hvd: Nube's hypervisor daemon. Speaks libvirt's remote protocol on a
+ * unix socket so libvirt's own client library and virsh drive Nube's
+ * monitors: cloud-vmm for type='kvm', QEMU/TCG for type='qemu'.
+ *
+ *   cloud-hvd [--config FILE] [--socket PATH] [--state-dir DIR]
+ *             [--log-level LEVEL] [--vmm PATH] [--qemu PATH] */
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "hvd.h"
+#include "log.h"
+#include "mem.h"
+#include "server.h"
+
+static struct hvd_server server;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    server.stop = 1;
+}
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: cloud-hvd [--config FILE] [--socket PATH] [--state-dir DIR]\n"
+               "                 [--log-level debug|info|warn|error] [--vmm PATH] [--qemu PATH]\n"
+               "Config file section [hvd]: socket, state_dir, vmm, qemu, socket_mode,\n"
+               "qemu_sandbox, start_timeout_ms, log_level, log_file.\n");
+}
+
+/* cloud-vmm next to this binary's build tree (../vmm/cloud-vmm), else on PATH. */
+static char *
+default_vmm_path(void)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            char *p = xasprintf("%s/../vmm/cloud-vmm", self);
+            if (access(p, X_OK) == 0)
+                return p;
+            free(p);
+            p = xasprintf("%s/cloud-vmm", self);
+            if (access(p, X_OK) == 0)
+                return p;
+            free(p);
+        }
+    }
+    return xstrdup("/usr/libexec/nube/cloud-vmm");
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"socket", required_argument, NULL, 's'},
+        {"state-dir", required_argument, NULL, 'd'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"vmm", required_argument, NULL, 'v'},
+        {"qemu", required_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL;
+    struct config *cfgfile = config_new();
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:s:d:l:v:q:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 's':
+        case 'd':
+        case 'l':
+        case 'v':
+        case 'q':
+            break; /* applied after the file, so the command line wins */
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    struct err err = ERR_INIT;
+    if (config_path) {
+        config_free(cfgfile);
+        cfgfile = config_load(config_path, &err);
+        if (!cfgfile) {
+            fprintf(stderr, "cloud-hvd: %s\n", err.msg);
+            return 1;
+        }
+    }
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "c:s:d:l:v:q:h", opts, NULL)) != -1) {
+        const char *key = opt == 's'   ? "socket"
+                          : opt == 'd' ? "state_dir"
+                          : opt == 'l' ? "log_level"
+                          : opt == 'v' ? "vmm"
+                          : opt == 'q' ? "qemu"
+                                       : NULL;
+        if (key)
+            config_set(cfgfile, "hvd", key, optarg);
+    }
+
+    enum log_level level = LOG_LEVEL_INFO;
+    const char *lvl = config_get(cfgfile, "hvd", "log_level", "info");
+    if (log_level_parse(lvl, &level) < 0) {
+        fprintf(stderr, "cloud-hvd: unknown log level '%s'\n", lvl);
+        return 1;
+    }
+    if (log_init("cloud-hvd", level, config_get(cfgfile, "hvd", "log_file", NULL)) < 0) {
+        fprintf(stderr, "cloud-hvd: cannot open the log file\n");
+        return 1;
+    }
+
+    struct hvd_config cfg = {0};
+    cfg.socket_path = xstrdup(config_get(cfgfile, "hvd", "socket", "/run/nube/hvd.sock"));
+    cfg.state_dir = xstrdup(config_get(cfgfile, "hvd", "state_dir", "/var/lib/nube/hvd"));
+    const char *vmm = config_get(cfgfile, "hvd", "vmm", NULL);
+    cfg.vmm_path = vmm ? xstrdup(vmm) : default_vmm_path();
+    cfg.qemu_path = xstrdup(config_get(cfgfile, "hvd", "qemu", "/usr/bin/qemu-system-x86_64"));
+    const char *mode = config_get(cfgfile, "hvd", "socket_mode", "0660");
+    char *end;
+    unsigned long m = strtoul(mode, &end, 8);
+    if (*end || m > 0777) {
+        fprintf(stderr, "cloud-hvd: socket_mode '%s' is not an octal mode\n", mode);
+        return 1;
+    }
+    cfg.socket_mode = (unsigned)m;
+    long timeout;
+    if (config_get_bool(cfgfile, "hvd", "qemu_sandbox", true, &cfg.qemu_sandbox, &err) < 0 ||
+        config_get_long(cfgfile, "hvd", "start_timeout_ms", 15000, &timeout, &err) < 0) {
+        fprintf(stderr, "cloud-hvd: %s\n", err.msg);
+        return 1;
+    }
+    cfg.start_timeout_ms = timeout > 0 ? (unsigned)timeout : 15000;
+    if (cfg.state_dir[0] != '/') {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof(cwd))) {
+            char *abs = xasprintf("%s/%s", cwd, cfg.state_dir);
+            free(cfg.state_dir);
+            cfg.state_dir = abs;
+        }
+    }
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+
+    if (server_init(&server, &cfg, &err) < 0) {
+        log_error("cannot start: %s", err.msg);
+        return 1;
+    }
+    log_info("cloud-hvd ready: socket %s, state %s, qemu %s, vmm %s", cfg.socket_path,
+             cfg.state_dir, cfg.qemu_path, cfg.vmm_path);
+    server_run(&server);
+    log_info("stopping; running guests keep running");
+    server_fini(&server);
+    config_free(cfgfile);
+    free(cfg.socket_path);
+    free(cfg.state_dir);
+    free(cfg.vmm_path);
+    free(cfg.qemu_path);
+    return 0;
+}
