@@ -14,8 +14,12 @@
 #include <amqp_tcp_socket.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -255,10 +259,21 @@ bus_connect(struct bus *bus, struct err *err)
     }
     int status = amqp_socket_open_noblock(sock, bus->host, bus->port, &tv);
     if (status != AMQP_STATUS_OK) {
+        /* librabbitmq keeps no errno for a refused connection. */
         err_set(err, ERR_UNAVAILABLE, "connecting to %s:%d: %s", bus->host, bus->port,
-                amqp_error_string2(status));
+                status == AMQP_STATUS_SOCKET_ERROR
+                    ? "connection refused or unreachable (is the broker running?)"
+                    : amqp_error_string2(status));
         goto fail;
     }
+    /* Dead peers are found by TCP keepalive, which the kernel runs even
+     * while a long handler keeps us from reading (AMQP heartbeats would not
+     * be answered then, and the broker would drop us mid-handler). */
+    int fd = amqp_get_sockfd(bus->conn), on = 1, idle = 30, intvl = 10, cnt = 3;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
     amqp_set_handshake_timeout(bus->conn, &tv);
     amqp_set_rpc_timeout(bus->conn, &tv);
     amqp_rpc_reply_t r = amqp_login(bus->conn, bus->vhost, 0, 131072, bus->opts.heartbeat_s,
@@ -338,6 +353,7 @@ bus_ensure(struct bus *bus, int64_t deadline, struct err *err)
             return 0;
         }
         snprintf(bus->last_error, sizeof(bus->last_error), "%s", e.msg);
+        log_warn("bus: cannot connect to %s: %s", bus->url_redacted, e.msg);
         bus->backoff_ms = bus->backoff_ms ? bus->backoff_ms * 2 : bus->opts.reconnect_min_ms;
         if (bus->backoff_ms > bus->opts.reconnect_max_ms)
             bus->backoff_ms = bus->opts.reconnect_max_ms;
@@ -536,7 +552,7 @@ options_default(struct bus_options *o)
                               .reconnect_min_ms = 100,
                               .reconnect_max_ms = 5000,
                               .publish_timeout_ms = 10000,
-                              .heartbeat_s = 30,
+                              .heartbeat_s = 0,
                               .prefetch = 16,
                               .max_attempts = 5};
 }
@@ -555,7 +571,7 @@ bus_open(const char *url, const struct bus_options *opts, struct err *err)
             bus->opts.reconnect_max_ms = opts->reconnect_max_ms;
         if (opts->publish_timeout_ms > 0)
             bus->opts.publish_timeout_ms = opts->publish_timeout_ms;
-        if (opts->heartbeat_s >= 0)
+        if (opts->heartbeat_s > 0 && opts->heartbeat_s <= 65535)
             bus->opts.heartbeat_s = opts->heartbeat_s;
         if (opts->prefetch > 0 && opts->prefetch <= 65535)
             bus->opts.prefetch = opts->prefetch;
@@ -638,6 +654,35 @@ bus_close(struct bus *bus)
     free(bus->password);
     free(bus->vhost);
     free(bus);
+}
+
+static pthread_key_t bus_thread_key;
+static pthread_once_t bus_thread_once = PTHREAD_ONCE_INIT;
+
+static void
+bus_thread_destroy(void *bus)
+{
+    bus_close(bus);
+}
+
+static void
+bus_thread_init(void)
+{
+    if (pthread_key_create(&bus_thread_key, bus_thread_destroy) != 0)
+        abort();
+}
+
+struct bus *
+bus_thread_get(const char *url, const struct bus_options *opts, struct err *err)
+{
+    pthread_once(&bus_thread_once, bus_thread_init);
+    struct bus *bus = pthread_getspecific(bus_thread_key);
+    if (bus)
+        return bus;
+    bus = bus_open(url, opts, err);
+    if (bus && pthread_setspecific(bus_thread_key, bus) != 0)
+        abort();
+    return bus;
 }
 
 /* ---- validation ---- */
@@ -758,8 +803,9 @@ bus_publish_confirmed(struct bus *bus, const char *topic, const struct bus_publi
     for (;;) {
         if (bus_ensure(bus, deadline, err) < 0)
             return -1;
-        if (topic && bus_declare_topic(bus, topic, err) < 0) {
-            bus_drop(bus, err->msg);
+        struct err e = ERR_INIT;
+        if (topic && bus_declare_topic(bus, topic, &e) < 0) {
+            bus_drop(bus, e.msg); /* and retry until the deadline */
             continue;
         }
         bus->await_seq = bus->next_seq;
@@ -772,8 +818,10 @@ bus_publish_confirmed(struct bus *bus, const char *topic, const struct bus_publi
             r = bus_pump(bus, deadline);
         enum bus_confirm state = bus->await_state;
         bus->await_state = CONFIRM_NONE;
-        if (state == CONFIRM_ACKED && !bus->await_returned)
+        if (state == CONFIRM_ACKED && !bus->await_returned) {
+            err_clear(err);
             return 0;
+        }
         if (state == CONFIRM_ACKED)
             return err_set(err, ERR_UNAVAILABLE, "no queue is bound for %s", p->routing_key);
         if (state == CONFIRM_NACKED)
@@ -916,8 +964,9 @@ bus_call(struct bus *bus, const char *topic, const char *method, json_t *args, i
     for (;;) {
         if (bus_ensure(bus, deadline, err) < 0)
             goto fail;
-        if (bus_reply_queue(bus, err) < 0) {
-            bus_drop(bus, err->msg);
+        struct err e = ERR_INIT;
+        if (bus_reply_queue(bus, &e) < 0) {
+            bus_drop(bus, e.msg);
             continue;
         }
         struct bus_publish p = {.exchange = BUS_EXCHANGE,
@@ -1024,12 +1073,13 @@ bus_consume(struct bus *bus, const char *topic, bus_handler_fn fn, void *opaque,
     c->opaque = opaque;
     c->next = bus->consumers;
     bus->consumers = c;
-    if (bus->connected && bus_start_consumer(bus, c, err) < 0) {
-        bus_drop(bus, err->msg);
+    struct err e = ERR_INIT;
+    if (bus->connected && bus_start_consumer(bus, c, &e) < 0) {
+        bus_drop(bus, e.msg);
         bus->consumers = c->next;
         free(c->topic);
         free(c);
-        return err_prefix(err, "consuming %s", topic);
+        return err_set(err, e.code, "consuming %s: %s", topic, e.msg);
     }
     return 0;
 }

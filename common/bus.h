@@ -19,8 +19,8 @@
  * Threading: a struct bus is one AMQP connection and is NOT thread-safe. It
  * belongs to one thread at a time; every call on it (cast, call, reply,
  * consume, run) must come from that thread. A multi-threaded daemon opens one
- * bus per thread that talks to the broker (the API server: one per worker
- * thread, opened lazily). Handlers run on the thread inside bus_run() and may
+ * bus per thread that talks to the broker (the API server: bus_thread_get()
+ * in each worker thread). Handlers run on the thread inside bus_run() and may
  * themselves cast, call and reply on the same bus: deliveries that arrive in
  * the meantime are queued and dispatched after the handler returns.
  *
@@ -29,7 +29,14 @@
  * re-declaring the exchanges, the queues and the consumers. bus_run() keeps
  * reconnecting until its own time is up; bus_cast() and bus_call() give up
  * with ERR_UNAVAILABLE when their timeout passes. A cast whose confirm was
- * lost with the connection is published again (at least once). */
+ * lost with the connection is published again (at least once).
+ *
+ * Liveness: the socket has TCP keepalive (30 s idle, 3 probes 10 s apart).
+ * AMQP heartbeats are off by default because librabbitmq answers them only
+ * while the bus is inside a bus_* call: a handler that runs longer than two
+ * heartbeats would lose its connection and have its message redelivered. An
+ * idle connection the broker has closed is noticed, and replaced, by the next
+ * operation. */
 #ifndef NUBE_COMMON_BUS_H
 #define NUBE_COMMON_BUS_H
 
@@ -59,7 +66,7 @@ struct bus_options {
     int reconnect_min_ms;     /* first backoff step (default 100) */
     int reconnect_max_ms;     /* backoff cap (default 5000) */
     int publish_timeout_ms;   /* how long bus_cast waits for broker and confirm (default 10000) */
-    int heartbeat_s;          /* AMQP heartbeat (default 30; 0 disables) */
+    int heartbeat_s;          /* AMQP heartbeat, default 0 = off (TCP keepalive is on): see above */
     int prefetch;             /* unacked deliveries in flight per connection (default 16) */
     int max_attempts; /* BUS_REQUEUE at most this many times, then dead-letter (default 5) */
 };
@@ -98,6 +105,10 @@ struct bus *bus_open(const char *url, const struct bus_options *opts, struct err
 struct bus *bus_open_config(const struct config *cfg, struct err *err);
 /* Close the connection and free everything; NULL is fine. */
 void bus_close(struct bus *bus);
+/* The calling thread's own bus, opened on first use (bus_open(@url, @opts))
+ * and closed when the thread exits: for multi-threaded senders such as the
+ * API server. After a failed open the next call tries again. */
+struct bus *bus_thread_get(const char *url, const struct bus_options *opts, struct err *err);
 
 /* Consume @topic's queue (declared durable, bound to the exchange): bus_run()
  * dispatches its messages to @fn, with manual acks. Messages that are not a

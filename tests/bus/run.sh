@@ -33,7 +33,14 @@ if ! rabbitmq_start "$dir" "$port"; then
 fi
 echo "RabbitMQ nube-$port@localhost up in $((SECONDS - started))s (state in $dir)"
 
-NUBE_BUS_URL=$(rabbitmq_url "$dir")
+# A generated user, as ./nube up makes one (adding it twice re-passwords it).
+pass=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+rabbitmq_add_user "$dir" nube-test first-password &&
+    rabbitmq_add_user "$dir" nube-test "$pass" || {
+    echo "FAIL: rabbitmq_add_user" >&2
+    exit 1
+}
+NUBE_BUS_URL=$(rabbitmq_url "$dir" nube-test "$pass")
 NUBE_BUS_STOP="bash -c '. \"$lib\" && rabbitmq_stop \"$dir\"'"
 NUBE_BUS_START="bash -c '. \"$lib\" && rabbitmq_start \"$dir\" $port'"
 export NUBE_BUS_URL NUBE_BUS_STOP NUBE_BUS_START

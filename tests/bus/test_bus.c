@@ -199,13 +199,14 @@ test_open_errors(void)
     CHECK(strstr(err.msg, "guest:guest") == NULL); /* the password is not shown */
     err_clear(&err);
     char bad_login[256];
-    snprintf(bad_login, sizeof(bad_login), "%s", url);
-    char *at = strstr(bad_login, "guest@");
+    const char *at = strrchr(url, '@');
+    CHECK(at != NULL);
     if (at) {
-        memcpy(at, "wrong", 5); /* guest:wrong@... */
+        snprintf(bad_login, sizeof(bad_login), "amqp://nobody:wrong%s", at);
         CHECK(bus_open(bad_login, NULL, &err) == NULL);
         CHECK_INT(err.code, ERR_UNAVAILABLE);
         CHECK(strstr(err.msg, "logging in") != NULL);
+        CHECK(strstr(err.msg, "ACCESS_REFUSED") != NULL);
     }
 }
 
@@ -384,6 +385,47 @@ cleanup:
     bus_close(srv.bus);
 }
 
+/* Several threads cast at once, each on its own bus_thread_get() bus. */
+#define THREADS 4
+#define CASTS_PER_THREAD 25
+
+static atomic_int thread_cast_ok;
+
+static void *
+caster_main(void *opaque)
+{
+    (void)opaque;
+    struct err err = ERR_INIT;
+    struct bus *bus = bus_thread_get(url, NULL, &err);
+    if (bus && bus_thread_get(url, NULL, &err) == bus) /* the same one again */
+        for (int i = 0; i < CASTS_PER_THREAD; i++)
+            if (bus_cast(bus, "test.threads", "hit", NULL, &err) == 0)
+                atomic_fetch_add(&thread_cast_ok, 1);
+    return NULL; /* the thread's bus is closed as it exits */
+}
+
+static void
+test_threads(void)
+{
+    struct err err = ERR_INIT;
+    struct bus *sub = open_bus(NULL);
+    CHECK(sub != NULL);
+    if (!sub)
+        return;
+    struct seen s = {.verdict = BUS_ACK};
+    CHECK_INT(bus_consume(sub, "test.threads", record, &s, &err), 0);
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&th[i], NULL, caster_main, NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    CHECK_INT(atomic_load(&thread_cast_ok), THREADS * CASTS_PER_THREAD);
+    for (int i = 0; i < 50 && s.count < THREADS * CASTS_PER_THREAD; i++)
+        run_for(sub, 100);
+    CHECK_INT(s.count, THREADS * CASTS_PER_THREAD);
+    bus_close(sub);
+}
+
 static void
 test_dead_consumer(void)
 {
@@ -475,6 +517,30 @@ test_malformed(void)
 cleanup:
     if (raw)
         amqp_destroy_connection(raw);
+    bus_close(sub);
+}
+
+/* A connection the broker closed while we were idle (here: missed AMQP
+ * heartbeats) is replaced by the next cast, which still succeeds. */
+static void
+test_idle(void)
+{
+    struct err err = ERR_INIT;
+    struct bus_options o = {.heartbeat_s = 1};
+    struct bus *pub = open_bus(&o), *sub = open_bus(NULL);
+    CHECK(pub && sub);
+    if (!pub || !sub)
+        goto cleanup;
+    struct seen s = {.stop_on = "wake", .verdict = BUS_ACK};
+    CHECK_INT(bus_consume(sub, "test.idle", record, &s, &err), 0);
+    sleep(4); /* the broker gives up on pub after about two heartbeats */
+    CHECK_INT(bus_cast(pub, "test.idle", "wake", NULL, &err), 0);
+    if (err.code)
+        fprintf(stderr, "cast after idle: %s\n", err.msg);
+    CHECK(run_for(sub, 5000) < 5000);
+    CHECK_INT(s.count, 1);
+cleanup:
+    bus_close(pub);
     bus_close(sub);
 }
 
@@ -576,12 +642,16 @@ main(void)
         test_cast();
     if (WANT("call"))
         test_call();
+    if (WANT("threads"))
+        test_threads();
     if (WANT("malformed"))
         test_malformed();
     if (WANT("requeue"))
         test_requeue_bounded();
     if (WANT("dead"))
         test_dead_consumer();
+    if (WANT("idle"))
+        test_idle();
     if (WANT("restart"))
         test_restart(stop_cmd, start_cmd);
 #undef WANT
