@@ -1123,6 +1123,16 @@ bus_dispatch(struct bus *bus, struct bus_delivery *d)
         env = bus_envelope_parse(d->body, d->body_size, bus->opts.max_message_bytes, &e);
     if (!env) {
         log_warn("bus: malformed message %s on %s dead-lettered: %s", mid, c->topic, e.msg);
+        if (d->reply_to && d->correlation_id) {
+            /* A malformed call: tell the caller now rather than let it time out. */
+            struct bus_msg bad = {.queue = c->topic,
+                                  .method = "(malformed)",
+                                  .reply_to = d->reply_to,
+                                  .correlation_id = d->correlation_id};
+            struct err re = ERR_INIT;
+            err_prefix(&e, "malformed request on %s", c->topic);
+            bus_reply_error(bus, &bad, &e, &re);
+        }
         bus_settle(bus, gen, d->tag, false);
         return;
     }

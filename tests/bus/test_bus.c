@@ -312,7 +312,8 @@ static void
 test_call(void)
 {
     struct err err = ERR_INIT;
-    struct server srv = {.bus = open_bus(NULL)};
+    struct bus_options small = {.max_message_bytes = 4096};
+    struct server srv = {.bus = open_bus(&small)};
     struct bus *cli = open_bus(NULL);
     CHECK(srv.bus && cli);
     if (!srv.bus || !cli)
@@ -355,6 +356,20 @@ test_call(void)
     CHECK_INT(bus_call(cli, "test.rpc", "fail", args, 5000, &reply, &err), -1);
     CHECK_INT(err.code, ERR_NOT_FOUND);
     CHECK(strstr(err.msg, "instance abc not found") != NULL);
+    json_decref(args);
+
+    /* A request the server cannot accept (over its 4 KiB bound) is answered
+     * with an error at once instead of leaving the caller to time out. */
+    char pad[8192];
+    memset(pad, 'x', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    args = json_pack("{s:s}", "pad", pad);
+    err_clear(&err);
+    t0 = mono_ms();
+    CHECK_INT(bus_call(cli, "test.rpc", "add", args, 5000, &reply, &err), -1);
+    CHECK_INT(err.code, ERR_TOO_LARGE);
+    CHECK(strstr(err.msg, "malformed request on test.rpc") != NULL);
+    CHECK(mono_ms() - t0 < 4000);
     json_decref(args);
 
     /* Many round trips in a row on one connection. */
