@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# Service test for cloud-api's identity (Keystone v3): a private PostgreSQL in
+# a temporary folder, `cloud-api bootstrap`, then cloud-api on a free loopback
+# port driven with curl and the real openstack CLI.
+#
+#   service_identity.sh CLOUD_API_BINARY SOURCE_DIR
+#
+# Exit 0 when every check passed, 1 otherwise, 77 (skip) when PostgreSQL, curl
+# or the openstack CLI is missing. Everything it starts is stopped on exit.
+set -u
+
+API_BIN=${1:?usage: service_identity.sh CLOUD_API_BINARY SOURCE_DIR}
+SRC=${2:?usage: service_identity.sh CLOUD_API_BINARY SOURCE_DIR}
+
+# shellcheck source=../../scripts/lib/postgres.sh
+. "$SRC/scripts/lib/postgres.sh"
+
+command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+command -v openstack >/dev/null || { echo "SKIP: the openstack CLI is not installed"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
+[ -x "${PG_BINDIR:-}/initdb" ] || { echo "SKIP: no PostgreSQL server (initdb) found"; exit 77; }
+
+TMP=$(mktemp -d /tmp/nube-api-test.XXXXXX)
+API_PID=
+fail=0
+checks=0
+
+cleanup() {
+    if [ -n "$API_PID" ] && kill -0 "$API_PID" 2>/dev/null; then
+        kill -TERM "$API_PID" 2>/dev/null
+        wait "$API_PID" 2>/dev/null
+    fi
+    pg_stop "$TMP" >/dev/null 2>&1
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ok() {
+    checks=$((checks + 1))
+    echo "ok: $*"
+}
+bad() {
+    checks=$((checks + 1))
+    fail=$((fail + 1))
+    echo "FAIL: $*"
+}
+check() { # check DESCRIPTION COMMAND...
+    local what=$1
+    shift
+    if "$@" >/dev/null; then ok "$what"; else bad "$what"; fi
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+PG_PORT=$(free_port)
+API_PORT=$(free_port)
+pg_start "$TMP" "$PG_PORT" --fast || { echo "FAIL: PostgreSQL did not start"; exit 1; }
+
+# public_url names the host differently from the bind address, to prove self
+# links come from the configuration
+PUBLIC=http://localhost:$API_PORT
+URL=http://127.0.0.1:$API_PORT
+cat >"$TMP/api.conf" <<EOF
+[api]
+host = 127.0.0.1
+port = $API_PORT
+public_url = $PUBLIC
+workers = 2
+connection_timeout = 75
+[database]
+connection = $(pg_conninfo "$TMP")
+migrations_dir = $SRC/db/migrations
+[identity]
+key_dir = $TMP/keys
+token_expiration = 3600
+role_cache_ttl = 10
+revocation_refresh_ms = 500
+[catalog]
+volumev3 = http://localhost:8776/v3/\$(project_id)s
+[log]
+level = info
+file = $TMP/api.log
+EOF
+
+# ---- bootstrap (twice: idempotent) ----
+check "bootstrap runs" "$API_BIN" bootstrap --config "$TMP/api.conf" --admin-password 'Adm1n!pw'
+check "bootstrap runs again" "$API_BIN" bootstrap --config "$TMP/api.conf" --admin-password 'Adm1n!pw'
+check "token key created with mode 0600" test "$(stat -c %a "$TMP/keys/token.key")" = 600
+psql_q() {
+    PGPASSWORD=$(cat "$TMP/pg-password") "$PG_BINDIR/psql" -h 127.0.0.1 -p "$PG_PORT" -U nube \
+        -d nube -tAc "$1"
+}
+check "bootstrap is idempotent (1 admin user, 3 roles, 1 admin project, 3 identity endpoints)" \
+    test "$(psql_q "SELECT (SELECT count(*) FROM identity_user WHERE name = 'admin') || ',' ||
+                          (SELECT count(*) FROM role) || ',' ||
+                          (SELECT count(*) FROM project WHERE name = 'admin') || ',' ||
+                          (SELECT count(*) FROM catalog_endpoint e JOIN catalog_service s
+                             ON s.id = e.service_id WHERE s.type = 'identity')")" = "1,3,1,3"
+
+start_api() {
+    "$API_BIN" --config "$TMP/api.conf" &
+    API_PID=$!
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "$URL/v3" && return 0
+        kill -0 "$API_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "FAIL: cloud-api did not start; log:"
+    cat "$TMP/api.log"
+    exit 1
+}
+start_api
+
+# ---- helpers over curl ----
+# req METHOD PATH [curl args...]: sets STATUS, BODY (file), HEADERS (file)
+BODY=$TMP/body
+HEADERS=$TMP/headers
+req() {
+    local method=$1 path=$2
+    shift 2
+    STATUS=$(curl -s -X "$method" -o "$BODY" -D "$HEADERS" -w '%{http_code}' "$@" "$URL$path")
+}
+header() { # header NAME: value of a response header
+    grep -i "^$1:" "$HEADERS" | head -n 1 | cut -d' ' -f2- | tr -d '\r'
+}
+json() { # json PYTHON-EXPR over the body as `b`
+    python3 -c "import json,sys; b = json.load(open('$BODY')); print($1)"
+}
+# expect_error METHOD PATH STATUS DESCRIPTION [curl args...]: the status, a
+# Keystone error body with that code, and a request id
+expect_error() {
+    local method=$1 path=$2 want=$3 what=$4
+    shift 4
+    req "$method" "$path" "$@"
+    local code
+    code=$(python3 -c "import json; print(json.load(open('$BODY'))['error']['code'])" 2>/dev/null)
+    if [ "$STATUS" = "$want" ] && [ "$code" = "$want" ] && [[ $(header X-OpenStack-Request-Id) == req-* ]]; then
+        ok "$what -> $want"
+    else
+        bad "$what: got $STATUS, body $(head -c 300 "$BODY")"
+    fi
+}
+
+# ---- discovery ----
+req GET /
+check "GET / is 300" test "$STATUS" = 300
+check "GET / lists v3 as stable" test "$(json "b['versions']['values'][0]['status']")" = stable
+req GET /v3
+check "GET /v3 is 200" test "$STATUS" = 200
+check "self link built from public_url" test "$(json "b['version']['links'][0]['href']")" = "$PUBLIC/v3/"
+check "media type" test "$(json "b['version']['media-types'][0]['type']")" = application/vnd.openstack.identity-v3+json
+check "X-OpenStack-Request-Id on every response" test "$(header X-OpenStack-Request-Id | cut -c1-4)" = req-
+RID=$(header X-OpenStack-Request-Id)
+sleep 0.2
+check "one log line per request (id, method, path, status, ms)" \
+    grep -Eq "\\[$RID\\] GET /v3 200 [0-9.]+ms" "$TMP/api.log"
+
+# ---- the openstack CLI as admin ----
+export OS_AUTH_URL=$URL/v3 OS_IDENTITY_API_VERSION=3 OS_USERNAME=admin OS_PASSWORD='Adm1n!pw' \
+    OS_PROJECT_NAME=admin OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default
+unset OS_CLOUD OS_TOKEN OS_AUTH_TYPE
+osc() { openstack "$@" 2>"$TMP/osc.err"; }
+check "openstack token issue (admin)" osc token issue -f value -c id
+check "openstack catalog list shows identity" bash -c "openstack catalog list -f value 2>/dev/null | grep -q identity"
+check "openstack project create demo" osc project create demo -f value -c id
+check "openstack user create --project demo --password s3cret alice" \
+    osc user create --project demo --password s3cret alice -f value -c id
+check "openstack role add --project demo --user alice member" osc role add --project demo --user alice member
+check "role add again is idempotent" osc role add --project demo --user alice member
+check "openstack role assignment list --names" \
+    bash -c "openstack role assignment list --names -f value 2>/dev/null | grep -q 'member alice@Default  demo@Default'"
+check "openstack project show demo (name lookup: 404 then ?name=)" osc project show demo -f value -c id
+check "openstack user show alice" osc user show alice -f value -c id
+check "openstack role list shows admin, member, reader" \
+    bash -c "[ \"\$(openstack role list -f value -c Name 2>/dev/null | sort | tr '\n' ' ')\" = 'admin member reader ' ]"
+check "openstack domain list" bash -c "openstack domain list -f value 2>/dev/null | grep -q '^default Default True'"
+check "openstack endpoint list" bash -c "openstack endpoint list -f value 2>/dev/null | grep -q identity"
+DEMO_ID=$(openstack project show demo -f value -c id 2>/dev/null)
+ALICE_ID=$(openstack user show alice -f value -c id 2>/dev/null)
+
+# ---- as alice (member of demo) ----
+as_alice() { OS_USERNAME=alice OS_PASSWORD=s3cret OS_PROJECT_NAME=demo openstack "$@" 2>"$TMP/osc.err"; }
+check "openstack token issue as alice" as_alice token issue -f value -c id
+check "alice's token is scoped to demo" test "$(as_alice token issue -f value -c project_id)" = "$DEMO_ID"
+check "alice lists only her own project" test "$(as_alice project list -f value -c Name)" = demo
+check "alice lists only herself" test "$(as_alice user list -f value -c Name)" = alice
+if as_alice project create nope >/dev/null; then
+    bad "alice (member) created a project"
+else
+    check "alice cannot create a project: 403" grep -q "HTTP 403" "$TMP/osc.err"
+fi
+if OS_USERNAME=alice OS_PASSWORD=wrong OS_PROJECT_NAME=demo openstack token issue >/dev/null 2>"$TMP/osc.err"; then
+    bad "wrong password accepted"
+else
+    check "wrong password: a clear 401" grep -q "Invalid username or password. (HTTP 401)" "$TMP/osc.err"
+fi
+
+# ---- tokens over curl ----
+AUTH_ADMIN='{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","password":"Adm1n!pw","domain":{"name":"Default"}}}},"scope":{"project":{"name":"admin","domain":{"name":"Default"}}}}}'
+issue() { # issue BODY: sets TOKEN and STATUS, leaves the body in $BODY
+    req POST /v3/auth/tokens -H 'Content-Type: application/json' -d "$1"
+    TOKEN=$(header X-Subject-Token)
+}
+issue "$AUTH_ADMIN"
+ADMIN_TOKEN=$TOKEN
+check "POST /v3/auth/tokens is 201" test "$STATUS" = 201
+check "token body fields" python3 - "$BODY" <<'EOF'
+import json, sys
+t = json.load(open(sys.argv[1]))["token"]
+assert t["methods"] == ["password"]
+assert t["expires_at"] > t["issued_at"] and t["expires_at"].endswith("Z")
+assert len(t["audit_ids"]) == 1 and len(t["audit_ids"][0]) == 22
+assert t["user"]["name"] == "admin" and t["user"]["domain"] == {"id": "default", "name": "Default"}
+assert "password_expires_at" in t["user"]
+assert t["project"]["name"] == "admin" and t["project"]["domain"]["name"] == "Default"
+assert t["is_domain"] is False
+assert any(r["name"] == "admin" for r in t["roles"])
+ident = [s for s in t["catalog"] if s["type"] == "identity"][0]
+assert sorted(e["interface"] for e in ident["endpoints"]) == ["admin", "internal", "public"]
+for e in ident["endpoints"]:
+    assert e["region"] == e["region_id"] == "RegionOne"
+EOF
+cp "$BODY" "$TMP/issued.json"
+req GET /v3/auth/tokens -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $ADMIN_TOKEN"
+check "GET /v3/auth/tokens is 200" test "$STATUS" = 200
+check "validation body equals the issue body" \
+    python3 -c "import json,sys; sys.exit(json.load(open('$TMP/issued.json')) != json.load(open('$BODY')))"
+check "X-Subject-Token echoed" test "$(header X-Subject-Token)" = "$ADMIN_TOKEN"
+req HEAD /v3/auth/tokens -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $ADMIN_TOKEN" -I
+check "HEAD /v3/auth/tokens is 200" test "$STATUS" = 200
+
+# alice's token: the $(project_id)s of the catalog is filled with her project
+issue '{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$ALICE_ID"'","password":"s3cret"}}},"scope":{"project":{"id":"'"$DEMO_ID"'"}}}}'
+ALICE_TOKEN=$TOKEN
+check "token by user id and project id" test "$STATUS" = 201
+check "catalog URL carries the token's project id" \
+    test "$(json "[e['url'] for s in b['token']['catalog'] if s['type'] == 'volumev3' for e in s['endpoints'] if e['interface'] == 'public'][0]")" = "http://localhost:8776/v3/$DEMO_ID"
+req GET /v3/auth/tokens -H "X-Auth-Token: $ALICE_TOKEN" -H "X-Subject-Token: $ALICE_TOKEN"
+check "a user validates their own token" test "$STATUS" = 200
+expect_error GET /v3/auth/tokens 403 "alice validating the admin's token" \
+    -H "X-Auth-Token: $ALICE_TOKEN" -H "X-Subject-Token: $ADMIN_TOKEN"
+
+# unscoped (no scope, no default project) and rescoped by the token method
+issue '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","password":"Adm1n!pw","domain":{"id":"default"}}}}}}'
+UNSCOPED=$TOKEN
+check "unscoped token: 201, no project, no catalog" \
+    test "$STATUS:$(json "'project' in b['token'] or 'catalog' in b['token']")" = "201:False"
+issue '{"auth":{"identity":{"methods":["token"],"token":{"id":"'"$UNSCOPED"'"}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}'
+RESCOPED=$TOKEN
+check "token method rescopes to a project" \
+    test "$STATUS:$(json "b['token']['methods'][0] + ',' + str(len(b['token']['audit_ids']))")" = "201:token,2"
+
+# revocation: DELETE, then GET/HEAD 404 and use 401; revoking the parent
+# revokes the rescoped token (same audit chain)
+issue "$AUTH_ADMIN"
+VICTIM=$TOKEN
+req DELETE /v3/auth/tokens -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $VICTIM"
+check "DELETE /v3/auth/tokens is 204" test "$STATUS" = 204
+check "204 has no body" test ! -s "$BODY"
+expect_error GET /v3/auth/tokens 404 "GET of a revoked token" \
+    -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $VICTIM"
+req HEAD /v3/auth/tokens -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $VICTIM" -I
+check "HEAD of a revoked token is 404" test "$STATUS" = 404
+expect_error GET /v3/projects 401 "using a revoked token" -H "X-Auth-Token: $VICTIM"
+req DELETE /v3/auth/tokens -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $UNSCOPED"
+expect_error GET /v3/projects 401 "a token rescoped from a revoked one" -H "X-Auth-Token: $RESCOPED"
+
+# ---- bad input ----
+T=$ADMIN_TOKEN
+expect_error POST /v3/projects 400 "malformed JSON" -H "X-Auth-Token: $T" -d '{"project": {"name": '
+check "the parse error says where" grep -q "position" "$BODY"
+expect_error POST /v3/projects 400 "wrong type (name is a number)" -H "X-Auth-Token: $T" -d '{"project":{"name":5}}'
+expect_error POST /v3/projects 400 "wrong type (enabled is a string)" -H "X-Auth-Token: $T" -d '{"project":{"name":"p","enabled":"yes"}}'
+expect_error POST /v3/projects 400 "missing field (name)" -H "X-Auth-Token: $T" -d '{"project":{}}'
+expect_error POST /v3/projects 400 "missing wrapper object" -H "X-Auth-Token: $T" -d '{"name":"p"}'
+expect_error POST /v3/projects 400 "JSON that is not an object" -H "X-Auth-Token: $T" -d '[1,2]'
+expect_error POST /v3/projects 400 "empty body" -H "X-Auth-Token: $T" -H 'Content-Type: application/json'
+expect_error POST /v3/auth/tokens 400 "token request without identity" -d '{"auth":{}}'
+expect_error POST /v3/auth/tokens 400 "methods not an array" -d '{"auth":{"identity":{"methods":"password"}}}'
+expect_error POST /v3/auth/tokens 401 "unknown auth method" -d '{"auth":{"identity":{"methods":["kerberos"]}}}'
+expect_error POST /v3/auth/tokens 401 "unknown user" \
+    -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"nobody","password":"x","domain":{"id":"default"}}}}}}'
+expect_error PATCH /v3/auth/tokens 405 "known path, wrong method" -H "X-Auth-Token: $T"
+expect_error DELETE /v3/projects 405 "DELETE on a collection" -H "X-Auth-Token: $T"
+expect_error GET /v3/no-such-thing 404 "unknown path" -H "X-Auth-Token: $T"
+expect_error GET /v3/projects 401 "no token"
+expect_error GET /v3/projects 401 "garbage token" -H "X-Auth-Token: garbage"
+printf '{"project":{"name":"\xff\xfe"}}' >"$TMP/bad-utf8.json"
+expect_error POST /v3/projects 400 "non-UTF-8 body" -H "X-Auth-Token: $T" --data-binary "@$TMP/bad-utf8.json"
+expect_error GET "/v3/projects?name=%ff" 400 "non-UTF-8 query" -H "X-Auth-Token: $T"
+head -c 2000000 /dev/zero | tr '\0' a >"$TMP/big.json"
+expect_error POST /v3/projects 413 "oversized body (Content-Length)" -H "X-Auth-Token: $T" --data-binary "@$TMP/big.json"
+expect_error POST /v3/projects 413 "oversized body (chunked)" -H "X-Auth-Token: $T" \
+    -H 'Transfer-Encoding: chunked' --data-binary "@$TMP/big.json"
+expect_error GET "/v3/projects/..%2F..%2Fetc%2Fpasswd" 404 "path traversal in an id (encoded)" -H "X-Auth-Token: $T"
+expect_error GET "/v3/projects/../users" 404 "path traversal segment" -H "X-Auth-Token: $T" --path-as-is
+expect_error GET "/v3/users/..%2Fx" 404 "path traversal in a user id" -H "X-Auth-Token: $T"
+expect_error GET "/v3/projects/$(printf 'a%.0s' $(seq 1 300))" 404 "over-long id" -H "X-Auth-Token: $T"
+SQLNAME="x'; DROP TABLE project; --"
+req POST /v3/projects -H "X-Auth-Token: $T" -d "{\"project\":{\"name\":\"$SQLNAME\"}}"
+check "SQL metacharacters in a name are stored as data (201)" test "$STATUS" = 201
+req GET "/v3/projects?name=x%27%3B%20DROP%20TABLE%20project%3B%20--" -H "X-Auth-Token: $T"
+check "and found by exact name" test "$STATUS:$(json "len(b['projects'])")" = "200:1"
+expect_error POST /v3/projects 409 "duplicate project name" -H "X-Auth-Token: $T" -d '{"project":{"name":"demo"}}'
+expect_error POST /v3/projects 400 "over-long name" -H "X-Auth-Token: $T" \
+    -d "{\"project\":{\"name\":\"$(printf 'n%.0s' $(seq 1 300))\"}}"
+expect_error GET /v3/projects/nosuchproject 404 "GET project by name is 404" -H "X-Auth-Token: $T"
+check "the server is still up after the bad input" curl -sf -o /dev/null "$URL/v3"
+check "no 500 in the log" bash -c "! grep -Eq ' 5[0-9][0-9] [0-9.]+ms' '$TMP/api.log'"
+
+# ---- readers: read their project, never write ----
+check "create user bob (reader of demo)" osc user create --project demo --password b0bpw bob -f value -c id
+check "role add reader" osc role add --project demo --user bob reader
+as_bob() { OS_USERNAME=bob OS_PASSWORD=b0bpw OS_PROJECT_NAME=demo openstack "$@" 2>"$TMP/osc.err"; }
+check "bob sees demo" test "$(as_bob project show demo -f value -c name)" = demo
+if as_bob user create eve --password x >/dev/null; then bad "a reader created a user"; else ok "a reader cannot create a user"; fi
+
+# ---- disabled / deleted users and projects lose their tokens ----
+issue '{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$ALICE_ID"'","password":"s3cret"}}},"scope":{"project":{"id":"'"$DEMO_ID"'"}}}}'
+ALICE_TOKEN=$TOKEN
+req GET /v3/projects -H "X-Auth-Token: $ALICE_TOKEN"
+check "alice's fresh token works" test "$STATUS" = 200
+check "openstack role remove --project demo --user alice member" osc role remove --project demo --user alice member
+expect_error GET /v3/projects 401 "token of a user whose last role went" -H "X-Auth-Token: $ALICE_TOKEN"
+check "role add back" osc role add --project demo --user alice member
+issue '{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$ALICE_ID"'","password":"s3cret"}}},"scope":{"project":{"id":"'"$DEMO_ID"'"}}}}'
+ALICE_TOKEN=$TOKEN
+check "openstack user set --disable alice" osc user set --disable alice
+expect_error GET /v3/projects 401 "token of a disabled user" -H "X-Auth-Token: $ALICE_TOKEN"
+expect_error POST /v3/auth/tokens 401 "a disabled user cannot authenticate" \
+    -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$ALICE_ID"'","password":"s3cret"}}}}}'
+check "openstack user set --enable alice" osc user set --enable alice
+issue '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"bob","password":"b0bpw","domain":{"name":"Default"}}}},"scope":{"project":{"name":"demo","domain":{"name":"Default"}}}}}'
+BOB_TOKEN=$TOKEN
+check "openstack project delete demo" osc project delete demo
+expect_error GET /v3/users 401 "token of a deleted project" -H "X-Auth-Token: $BOB_TOKEN"
+check "openstack user delete alice" osc user delete alice
+expect_error GET "/v3/users/$ALICE_ID" 404 "deleted user is gone" -H "X-Auth-Token: $T"
+
+# ---- keep-alive: one connection serves requests seconds apart ----
+check "a kept-alive connection is reused after an idle pause" python3 - "$API_PORT" <<'EOF'
+import http.client, sys, time
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request("GET", "/v3"); r = c.getresponse(); r.read()
+sock = c.sock
+time.sleep(3)
+c.request("GET", "/v3"); r = c.getresponse(); r.read()
+sys.exit(0 if r.status == 200 and c.sock is sock else 1)
+EOF
+
+# ---- graceful shutdown: requests in flight at SIGTERM complete ----
+for i in 1 2 3 4 5 6; do
+    curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+        -d "$AUTH_ADMIN" "$URL/v3/auth/tokens" >"$TMP/inflight.$i" 2>&1 &
+done
+sleep 0.05
+kill -TERM "$API_PID"
+wait "$API_PID"
+api_rc=$?
+API_PID=
+wait
+ok_count=$(cat "$TMP"/inflight.* | grep -c '^201$')
+bad_count=$(cat "$TMP"/inflight.* | grep -vc -e '^201$' -e '^000$')
+check "SIGTERM: exit 0, 'stopped' logged" bash -c "[ $api_rc = 0 ] && grep -q 'stopped' '$TMP/api.log'"
+check "SIGTERM: no request cut short ($ok_count completed, $bad_count broken)" test "$bad_count" = 0
+
+# ---- tokens survive a restart (keys on disk) ----
+start_api
+req GET /v3/auth/tokens -H "X-Auth-Token: $T" -H "X-Subject-Token: $T"
+check "a token issued before a restart still validates" test "$STATUS" = 200
+
+echo "$checks checks, $fail failed"
+[ "$fail" = 0 ]
