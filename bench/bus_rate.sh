@@ -3,7 +3,7 @@
 #   bench/bus_rate.sh BUILD_DIR [CASTS [CALLS]]
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../scripts/lib/rabbitmq.sh
+# shellcheck source-path=SCRIPTDIR source=../scripts/lib/rabbitmq.sh
 . "$here/../scripts/lib/rabbitmq.sh"
 build=${1:?usage: bus_rate.sh BUILD_DIR [CASTS [CALLS]]}
 shift

@@ -41,16 +41,21 @@ rabbitmq_free_port() {
     local port tries=0
     while ((tries++ < 200)); do
         port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        if ! ss -Htan "( sport = :$port )" 2>/dev/null | grep -q .; then
-            echo "$port"
-            return 0
+        if command -v ss >/dev/null 2>&1; then
+            ss -Htan "( sport = :$port )" 2>/dev/null | grep -q . && continue
+        elif _rabbitmq_port_open "$port"; then
+            continue
         fi
+        echo "$port"
+        return 0
     done
     echo "rabbitmq_free_port: no free port found" >&2
     return 1
 }
 
 # The environment of one node, for the server and for rabbitmqctl alike.
+# (NODE_NAME, AMQP_PORT, DIST_PORT, EPMD_PORT come from DIR/node.env.)
+# shellcheck disable=SC2153
 _rabbitmq_env() {
     local dir=$1
     # shellcheck disable=SC1091
@@ -83,7 +88,7 @@ rabbitmq_ctl() {
     shift
     (
         _rabbitmq_env "$dir" || exit 1
-        "$RABBITMQ_SH_BIN/rabbitmqctl" -n "$NODE_NAME" -q "$@"
+        timeout "${RABBITMQ_SH_TIMEOUT:-120}" "$RABBITMQ_SH_BIN/rabbitmqctl" -n "$NODE_NAME" -q "$@"
     )
 }
 
@@ -186,7 +191,8 @@ rabbitmq_stop() {
     [[ -f $dir/rabbitmq.beam.pid ]] && beam=$(cat "$dir/rabbitmq.beam.pid")
 
     if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-        rabbitmq_ctl "$dir" stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null
+        RABBITMQ_SH_TIMEOUT=30 rabbitmq_ctl "$dir" stop >/dev/null 2>&1 ||
+            kill -TERM "$pid" 2>/dev/null
         for ((i = 0; i < 150; i++)); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.2

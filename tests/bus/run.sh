@@ -6,7 +6,7 @@
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lib=$(cd "$here/../../scripts/lib" && pwd)/rabbitmq.sh
-# shellcheck source=../../scripts/lib/rabbitmq.sh
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/rabbitmq.sh
 . "$lib"
 prog=${1:?usage: run.sh TEST_PROGRAM}
 
@@ -35,13 +35,14 @@ echo "RabbitMQ nube-$port@localhost up in $((SECONDS - started))s (state in $dir
 
 # A generated user, as ./nube up makes one (adding it twice re-passwords it).
 pass=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-rabbitmq_add_user "$dir" nube-test first-password &&
-    rabbitmq_add_user "$dir" nube-test "$pass" || {
+if ! rabbitmq_add_user "$dir" nube-test first-password ||
+    ! rabbitmq_add_user "$dir" nube-test "$pass"; then
     echo "FAIL: rabbitmq_add_user" >&2
     exit 1
-}
+fi
 NUBE_BUS_URL=$(rabbitmq_url "$dir" nube-test "$pass")
-NUBE_BUS_STOP="bash -c '. \"$lib\" && rabbitmq_stop \"$dir\"'"
-NUBE_BUS_START="bash -c '. \"$lib\" && rabbitmq_start \"$dir\" $port'"
+# Commands for system(): the same node, stopped and started on the same state.
+NUBE_BUS_STOP="bash -c $(printf %q "$(printf '. %q && rabbitmq_stop %q' "$lib" "$dir")")"
+NUBE_BUS_START="bash -c $(printf %q "$(printf '. %q && rabbitmq_start %q %q' "$lib" "$dir" "$port")")"
 export NUBE_BUS_URL NUBE_BUS_STOP NUBE_BUS_START
 "$prog"
