@@ -30,6 +30,8 @@ struct hvd_block_stats {
     int64_t rd_req, rd_bytes, wr_req, wr_bytes, errs;
 };
 
+#define HVD_EXIT_REBOOT (-1)
+
 struct hvd_backend_ops {
     const char *name;
     /* Can this host run @def? (binaries present, files readable). */
@@ -47,7 +49,8 @@ struct hvd_backend_ops {
     int (*block_stats)(struct hvd_vm *vm, const char *target, struct hvd_block_stats *st,
                        struct rpc_error *e);
     /* Tell apart a guest power-off from a crash by the monitor's exit status
-     * (wait(2) status). Returns a VIR_DOMAIN_SHUTOFF_* reason. */
+     * (wait(2) status). Returns a VIR_DOMAIN_SHUTOFF_* reason, or
+     * HVD_EXIT_REBOOT when the guest asked for a reset the monitor leaves to us. */
     int (*exit_reason)(int wstatus);
 };
 

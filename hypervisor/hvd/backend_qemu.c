@@ -96,6 +96,8 @@ qemu_argv(const struct hvd_vm *vm, bool paused)
         arg2(&a, "-chardev", xasprintf("file,id=charserial0,path=%s", p));
         arg2(&a, "-device", xstrdup("isa-serial,chardev=charserial0,id=serial0"));
     }
+    if (def->loader)
+        arg2(&a, "-bios", xstrdup(def->loader));
     if (def->kernel)
         arg2(&a, "-kernel", xstrdup(def->kernel));
     if (def->initrd)

@@ -47,8 +47,13 @@ vmm_argv(const struct hvd_vm *vm, bool paused)
     size_t n = 0;
     (void)paused; /* cloud-vmm starts running; hvd pauses it right after start */
     push(&v, &n, xstrdup(vm->cfg->vmm_path));
-    push(&v, &n, xstrdup("--kernel"));
-    push(&v, &n, xstrdup(def->kernel));
+    if (def->loader) {
+        push(&v, &n, xstrdup("--payload"));
+        push(&v, &n, xstrdup(def->loader));
+    } else {
+        push(&v, &n, xstrdup("--kernel"));
+        push(&v, &n, xstrdup(def->kernel));
+    }
     if (def->initrd) {
         push(&v, &n, xstrdup("--initrd"));
         push(&v, &n, xstrdup(def->initrd));
@@ -185,13 +190,24 @@ vmm_block_stats(struct hvd_vm *vm, const char *target, struct hvd_block_stats *s
                          "cloud-vmm does not report block statistics");
 }
 
-/* cloud-vmm exits 0 when the guest powers off; anything else is a failure. */
+/* cloud-vmm's exit status (hypervisor/vmm/main.c): 0 guest power-off,
+ * 3 guest reboot request (cloud-hvd starts it again), 4 stopped from its
+ * control socket or by a signal, 1 crash or error, 2 usage. */
 static int
 vmm_exit_reason(int wstatus)
 {
-    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
+    if (!WIFEXITED(wstatus))
+        return VIR_DOMAIN_SHUTOFF_CRASHED;
+    switch (WEXITSTATUS(wstatus)) {
+    case 0:
         return VIR_DOMAIN_SHUTOFF_SHUTDOWN;
-    return VIR_DOMAIN_SHUTOFF_CRASHED;
+    case 3:
+        return HVD_EXIT_REBOOT;
+    case 4:
+        return VIR_DOMAIN_SHUTOFF_DESTROYED;
+    default:
+        return VIR_DOMAIN_SHUTOFF_CRASHED;
+    }
 }
 
 const struct hvd_backend_ops hvd_backend_vmm = {

@@ -359,16 +359,49 @@ taps_prepare(struct hvd_domain *d, struct rpc_error *e)
     return 0;
 }
 
+/* Spawn the monitor for d->live and wait until it answers. On failure the
+ * caller kills what may be left (monitor_kill). */
+static int
+spawn_monitor(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struct rpc_error *e)
+{
+    char **argv = d->ops->argv(&d->vm, paused);
+    int rc = -1;
+    d->destroy_requested = false;
+    d->shutdown_requested = false;
+    unlink(d->vm.control);
+    if (monitor_spawn(&d->vm, argv, e) < 0)
+        goto cleanup;
+    d->vm_starttime = monitor_starttime(d->vm.pid);
+    d->watch_fd = pidfd_open_(d->vm.waiter);
+    if (d->ops->wait_ready(&d->vm, reg->cfg->start_timeout_ms, e) < 0) {
+        /* A guest that powered off before we could talk to its monitor did
+         * start: report it started, and the exit right after (watch_fd). */
+        int st;
+        if (monitor_wait_exit(d->vm.waiter, 1000) && monitor_exit_status(&d->vm, &st) == 0 &&
+            d->ops->exit_reason(st) == VIR_DOMAIN_SHUTOFF_SHUTDOWN) {
+            log_info("domain %s: guest powered off right after start", d->live->name);
+            rc = 0;
+        }
+        goto cleanup;
+    }
+    if (paused && d->ops->suspend(&d->vm, e) < 0)
+        goto cleanup;
+    rc = 0;
+cleanup:
+    monitor_argv_free(argv);
+    return rc;
+}
+
 /* Bring @d (whose d->live is set) to running. On failure d->live is released. */
 static int
 start_live(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struct rpc_error *e)
 {
     const struct domain_def *def = d->live;
-    char **argv = NULL;
     int rc = -1;
 
     d->ops = hvd_backend_for(def->virt);
-    if (check_file("kernel", def->kernel, e) < 0 || check_file("initrd", def->initrd, e) < 0)
+    if (check_file("kernel", def->kernel, e) < 0 || check_file("initrd", def->initrd, e) < 0 ||
+        check_file("loader", def->loader, e) < 0)
         goto fail;
     for (size_t i = 0; i < def->ndisks; i++) {
         if (check_file("storage file", def->disks[i].source, e) < 0)
@@ -400,16 +433,7 @@ start_live(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struct r
     if (taps_prepare(d, e) < 0)
         goto fail;
 
-    argv = d->ops->argv(&d->vm, paused);
-    d->destroy_requested = false;
-    d->shutdown_requested = false;
-    if (monitor_spawn(&d->vm, argv, e) < 0)
-        goto fail;
-    d->vm_starttime = monitor_starttime(d->vm.pid);
-    d->watch_fd = pidfd_open_(d->vm.waiter);
-    if (d->ops->wait_ready(&d->vm, reg->cfg->start_timeout_ms, e) < 0)
-        goto fail_kill;
-    if (paused && d->ops->suspend(&d->vm, e) < 0)
+    if (spawn_monitor(reg, d, paused, e) < 0)
         goto fail_kill;
 
     d->id = reg->next_id++;
@@ -438,7 +462,6 @@ fail:
     d->live = NULL;
     vm_clear(&d->vm);
 cleanup:
-    monitor_argv_free(argv);
     return rc;
 }
 
@@ -577,10 +600,30 @@ hvd_domain_exited(struct hvd_registry *reg, struct hvd_domain *d)
     if (d->vm.waiter > 0)
         waitpid(d->vm.waiter, NULL, WNOHANG);
     int reason, detail;
+    if (!d->destroy_requested && known && d->ops->exit_reason(wstatus) == HVD_EXIT_REBOOT &&
+        !d->live->reboot_destroy) {
+        /* The guest asked for a reset and the monitor left it to us: same id, new monitor. */
+        struct rpc_error e;
+        if (d->watch_fd >= 0)
+            close(d->watch_fd);
+        d->watch_fd = -1;
+        log_info("domain %s: guest reboot, restarting its monitor", d->live->name);
+        if (spawn_monitor(reg, d, false, &e) == 0) {
+            d->state = VIR_DOMAIN_RUNNING;
+            d->reason = VIR_DOMAIN_RUNNING_BOOTED;
+            save_run_state(reg, d);
+            return;
+        }
+        log_error("domain %s: restart after reboot failed: %s", d->live->name, e.message);
+        monitor_kill(&d->vm, 2000);
+        known = monitor_exit_status(&d->vm, &wstatus) == 0;
+    }
     if (d->destroy_requested) {
         reason = VIR_DOMAIN_SHUTOFF_DESTROYED;
     } else if (known) {
         reason = d->ops->exit_reason(wstatus);
+        if (reason == HVD_EXIT_REBOOT)
+            reason = VIR_DOMAIN_SHUTOFF_SHUTDOWN; /* <on_reboot>destroy</on_reboot> */
     } else {
         reason = d->shutdown_requested ? VIR_DOMAIN_SHUTOFF_SHUTDOWN : VIR_DOMAIN_SHUTOFF_UNKNOWN;
     }
@@ -603,13 +646,15 @@ hvd_domain_exited(struct hvd_registry *reg, struct hvd_domain *d)
     taps_release(d);
     remove_run_dir(d->vm.run_dir);
     vm_clear(&d->vm);
-    domain_def_free(d->live);
-    d->live = NULL;
     d->id = -1;
     d->state = VIR_DOMAIN_SHUTOFF;
     d->reason = reason;
     d->destroy_requested = d->shutdown_requested = false;
+    /* The event names the domain by its live definition: a transient
+     * domain has no other. */
     emit(reg, d, VIR_DOMAIN_EVENT_STOPPED, detail);
+    domain_def_free(d->live);
+    d->live = NULL;
     if (!d->def)
         domain_remove(reg, d); /* a transient domain ends with its monitor */
 }

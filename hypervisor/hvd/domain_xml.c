@@ -249,6 +249,11 @@ parse_os(struct domain_def *def, const xmlNode *os, struct rpc_error *e)
             slot = &def->kernel;
         } else if (is_el(c, "initrd")) {
             slot = &def->initrd;
+        } else if (is_el(c, "loader")) {
+            _cleanup_free_ char *type = prop(c, "type");
+            if (type && strcmp(type, "rom"))
+                return XML_UNSUP(e, "loader type '%s' is not supported (only 'rom')", type);
+            slot = &def->loader;
         } else if (is_el(c, "cmdline")) {
             free(def->cmdline);
             def->cmdline = text(c);
@@ -504,8 +509,9 @@ parse_root(struct domain_def *def, const xmlNode *root, struct rpc_error *e)
     if (!def->arch)
         def->arch = xstrdup("x86_64");
     if (def->virt == DOMAIN_VIRT_KVM) {
-        if (!def->kernel)
-            return XML_UNSUP(e, "kvm domains boot a kernel directly: <os><kernel> is required");
+        if (!def->kernel == !def->loader)
+            return XML_UNSUP(e, "kvm domains boot a kernel directly: <os><kernel> is required "
+                                "(or, for test payloads, <loader type='rom'> alone)");
         for (size_t i = 0; i < def->ndisks; i++) {
             if (strcmp(def->disks[i].format, "raw"))
                 return XML_UNSUP(e, "kvm domains support raw disks only, disk '%s' is %s",
@@ -514,7 +520,7 @@ parse_root(struct domain_def *def, const xmlNode *root, struct rpc_error *e)
     } else {
         if (!def->machine)
             def->machine = xstrdup("pc");
-        if (!def->kernel && def->ndisks == 0)
+        if (!def->kernel && !def->loader && def->ndisks == 0)
             return XML_UNSUP(e, "nothing to boot: add <os><kernel> or a disk");
     }
     if ((def->initrd || def->cmdline) && !def->kernel)
@@ -620,6 +626,8 @@ domain_xml_format(const struct domain_def *def, int id)
         add(os, "initrd", def->initrd);
     if (def->cmdline)
         add(os, "cmdline", def->cmdline);
+    if (def->loader)
+        attr(add(os, "loader", def->loader), "type", "rom");
     add(root, "on_poweroff", "destroy");
     add(root, "on_reboot", def->reboot_destroy ? "destroy" : "restart");
     add(root, "on_crash", "destroy");
@@ -692,6 +700,7 @@ domain_def_copy(const struct domain_def *src)
     d->kernel = dup_opt(src->kernel);
     d->initrd = dup_opt(src->initrd);
     d->cmdline = dup_opt(src->cmdline);
+    d->loader = dup_opt(src->loader);
     d->serial_file = dup_opt(src->serial_file);
     d->emulator = dup_opt(src->emulator);
     for (size_t i = 0; i < src->ndisks; i++) {
@@ -718,6 +727,7 @@ domain_def_free(struct domain_def *def)
     free(def->kernel);
     free(def->initrd);
     free(def->cmdline);
+    free(def->loader);
     free(def->serial_file);
     free(def->emulator);
     for (size_t i = 0; i < def->ndisks; i++) {

@@ -45,6 +45,7 @@ struct domain_def {
     char *kernel;
     char *initrd;
     char *cmdline;
+    char *loader;        /* <loader type='rom'>: kvm: a raw real-mode payload; qemu: -bios */
     char *serial_file;   /* <serial type='file'><source path> */
     char *emulator;      /* <emulator>, informative */
     bool reboot_destroy; /* <on_reboot>destroy</on_reboot> */
