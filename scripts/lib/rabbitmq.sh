@@ -155,7 +155,7 @@ EOF
     (
         _rabbitmq_env "$dir" || exit 1
         cd "$dir" || exit 1
-        exec setsid "$RABBITMQ_SH_BIN/rabbitmq-server" </dev/null >>"$dir/log/console.log" 2>&1
+        exec setsid -w "$RABBITMQ_SH_BIN/rabbitmq-server" </dev/null >>"$dir/log/console.log" 2>&1
     ) &
     local pid=$!
     echo "$pid" >"$dir/rabbitmq.pid"
