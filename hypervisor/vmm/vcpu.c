@@ -360,6 +360,15 @@ vcpu_thread(void *arg)
             break;
         }
     }
+    if (log_get_level() == LOG_LEVEL_DEBUG) {
+        struct kvm_regs regs;
+        struct kvm_sregs sregs;
+        if (ioctl(v->fd, KVM_GET_REGS, &regs) == 0 && ioctl(v->fd, KVM_GET_SREGS, &sregs) == 0)
+            log_debug("vCPU %d stopped at rip 0x%llx rsp 0x%llx cr0 0x%llx cr3 0x%llx efer 0x%llx",
+                      v->id, (unsigned long long)regs.rip, (unsigned long long)regs.rsp,
+                      (unsigned long long)sregs.cr0, (unsigned long long)sregs.cr3,
+                      (unsigned long long)sregs.efer);
+    }
     pthread_mutex_lock(&vm->lock);
     vm->nrunning--;
     pthread_cond_broadcast(&vm->cond);
