@@ -317,6 +317,43 @@ check "role add reader" osc role add --project demo --user bob reader
 as_bob() { OS_USERNAME=bob OS_PASSWORD=b0bpw OS_PROJECT_NAME=demo openstack "$@" 2>"$TMP/osc.err"; }
 check "bob sees demo" test "$(as_bob project show demo -f value -c name)" = demo
 if as_bob user create eve --password x >/dev/null; then bad "a reader created a user"; else ok "a reader cannot create a user"; fi
+issue '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"bob","password":"b0bpw","domain":{"name":"Default"}}}},"scope":{"project":{"name":"demo","domain":{"name":"Default"}}}}}'
+BOB_TOKEN0=$TOKEN
+as_alice_pw() {
+    local pw=$1
+    shift
+    OS_USERNAME=alice OS_PASSWORD=$pw OS_PROJECT_NAME=demo openstack "$@" 2>"$TMP/osc.err"
+}
+
+# ---- role definitions, grant checks, password change ----
+check "openstack role create auditor" osc role create auditor -f value -c id
+AUDITOR_ID=$(openstack role show auditor -f value -c id 2>/dev/null)
+expect_error POST /v3/roles 409 "duplicate role" -H "X-Auth-Token: $T" -d '{"role":{"name":"auditor"}}'
+req PUT "/v3/projects/$DEMO_ID/users/$ALICE_ID/roles/$AUDITOR_ID" -H "X-Auth-Token: $T"
+check "PUT grant is 204" test "$STATUS" = 204
+req PUT "/v3/projects/$DEMO_ID/users/$ALICE_ID/roles/$AUDITOR_ID" -H "X-Auth-Token: $T"
+check "PUT grant again is 204 (idempotent)" test "$STATUS" = 204
+req HEAD "/v3/projects/$DEMO_ID/users/$ALICE_ID/roles/$AUDITOR_ID" -H "X-Auth-Token: $T" -I
+check "HEAD grant is 204" test "$STATUS" = 204
+req GET "/v3/role_assignments?user.id=$ALICE_ID&scope.project.id=$DEMO_ID" -H "X-Auth-Token: $T"
+check "GET /v3/role_assignments lists member and auditor" test "$(json "len(b['role_assignments'])")" = 2
+check "openstack role delete auditor" osc role delete auditor
+req HEAD "/v3/projects/$DEMO_ID/users/$ALICE_ID/roles/$AUDITOR_ID" -H "X-Auth-Token: $T" -I
+check "HEAD grant of a deleted role is 404" test "$STATUS" = 404
+expect_error PUT "/v3/projects/$DEMO_ID/users/$ALICE_ID/roles/nosuchrole" 404 "grant of an unknown role" -H "X-Auth-Token: $T"
+expect_error PUT "/v3/projects/$DEMO_ID/users/$ALICE_ID/roles/$AUDITOR_ID" 403 "a member granting roles" -H "X-Auth-Token: $ALICE_TOKEN"
+expect_error POST "/v3/users/$ALICE_ID/password" 401 "password change with a wrong original" \
+    -H "X-Auth-Token: $ALICE_TOKEN" -d '{"user":{"password":"n3w","original_password":"nope"}}'
+expect_error POST "/v3/users/$ALICE_ID/password" 403 "changing someone else's password" \
+    -H "X-Auth-Token: $BOB_TOKEN0" -d '{"user":{"password":"n3w","original_password":"s3cret"}}'
+req POST "/v3/users/$ALICE_ID/password" -H "X-Auth-Token: $ALICE_TOKEN" \
+    -d '{"user":{"password":"n3wpass","original_password":"s3cret"}}'
+check "alice changes her password (204)" test "$STATUS" = 204
+expect_error GET /v3/projects 401 "tokens from before a password change" -H "X-Auth-Token: $ALICE_TOKEN"
+check "the new password works" as_alice_pw n3wpass token issue -f value -c id
+req PATCH "/v3/users/$ALICE_ID" -H "X-Auth-Token: $T" -d '{"user":{"password":"s3cret"}}'
+check "an admin resets it (PATCH)" test "$STATUS" = 200
+check "the PATCH response has no password hash" bash -c "! grep -q pbkdf2 '$BODY'"
 
 # ---- disabled / deleted users and projects lose their tokens ----
 issue '{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$ALICE_ID"'","password":"s3cret"}}},"scope":{"project":{"id":"'"$DEMO_ID"'"}}}}'
