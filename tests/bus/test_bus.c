@@ -11,6 +11,7 @@
 
 #include "bus.h"
 #include "check.h"
+#include "config.h"
 #include "json.h"
 #include "log.h"
 #include "mem.h"
@@ -198,6 +199,21 @@ test_open_errors(void)
     CHECK(strstr(err.msg, "127.0.0.1:1") != NULL);
     CHECK(strstr(err.msg, "guest:guest") == NULL); /* the password is not shown */
     err_clear(&err);
+    /* From a config: the [bus] section. */
+    struct config *cfg = config_new();
+    config_set(cfg, "bus", "url", url);
+    config_set(cfg, "bus", "publish_timeout_ms", "3000");
+    err_clear(&err);
+    struct bus *bus = bus_open_config(cfg, &err);
+    CHECK(bus != NULL);
+    CHECK_INT(bus_cast(bus, "test.config", "hello", NULL, &err), 0);
+    bus_close(bus);
+    config_set(cfg, "bus", "prefetch", "many");
+    CHECK(bus_open_config(cfg, &err) == NULL);
+    CHECK_INT(err.code, ERR_INVALID);
+    CHECK(strstr(err.msg, "prefetch") != NULL);
+    config_free(cfg);
+
     char bad_login[256];
     const char *at = strrchr(url, '@');
     CHECK(at != NULL);
