@@ -254,7 +254,7 @@ control_accept(void *opaque, uint32_t events)
 }
 
 struct control *
-control_new(struct vm *vm, const char *path, struct err *err)
+control_listen(const char *path, struct err *err)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -263,7 +263,6 @@ control_new(struct vm *vm, const char *path, struct err *err)
     }
     strcpy(addr.sun_path, path);
     struct control *ctl = xzalloc(sizeof(*ctl));
-    ctl->vm = vm;
     ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (ctl->fd < 0) {
         err_set_errno(err, ERR_IO, errno, "socket");
@@ -279,12 +278,21 @@ control_new(struct vm *vm, const char *path, struct err *err)
         err_set_errno(err, ERR_IO, errno, "listening on %s", path);
         goto fail;
     }
-    if (vm_loop_add_fd(vm, ctl->fd, EPOLLIN, control_accept, ctl, err) < 0)
-        goto fail;
     return ctl;
 fail:
     control_free(ctl);
     return NULL;
+}
+
+int
+control_attach(struct control *ctl, struct vm *vm, struct err *err)
+{
+    ctl->vm = vm;
+    if (vm_loop_add_fd(vm, ctl->fd, EPOLLIN, control_accept, ctl, err) < 0) {
+        ctl->vm = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 void
@@ -295,7 +303,8 @@ control_free(struct control *ctl)
     while (ctl->clients)
         client_close(ctl->clients);
     if (ctl->fd >= 0) {
-        vm_loop_del_fd(ctl->vm, ctl->fd);
+        if (ctl->vm)
+            vm_loop_del_fd(ctl->vm, ctl->fd);
         close(ctl->fd);
     }
     if (ctl->path)

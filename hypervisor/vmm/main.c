@@ -378,21 +378,21 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     vcpu_signal_init();
 
+    if (o.control) {
+        ctl = control_listen(o.control, &err);
+        if (!ctl)
+            goto fail;
+        log_debug("control socket %s listening %.3f ms after start", o.control,
+                  (double)(vm_now_ns() - t0) / 1e6);
+    }
     struct vm_config cfg = {.ram_size = o.memory_mib << 20, .ncpus = o.vcpus};
     vm = vm_create(&cfg, &err);
     if (!vm)
         goto fail;
     vm->process_start_ns = t0;
     vm->milestone_log = o.debug_port_log;
-    if (signals_setup(vm, &err) < 0)
+    if (signals_setup(vm, &err) < 0 || (ctl && control_attach(ctl, vm, &err) < 0))
         goto fail;
-    if (o.control) {
-        ctl = control_new(vm, o.control, &err);
-        if (!ctl)
-            goto fail;
-        log_debug("control socket %s ready %.3f ms after start", o.control,
-                  (double)(vm_now_ns() - t0) / 1e6);
-    }
     if (console_open(o.console, &con_out, &con_in, &err) < 0 ||
         devices_create(vm, &o, con_out, con_in, &err) < 0)
         goto fail;

@@ -140,7 +140,10 @@ void vcpu_signal_init(void);
 
 /* control.c: the JSON-lines control socket */
 struct control;
-struct control *control_new(struct vm *vm, const char *path, struct err *err);
+/* Listen on @path (before the VM exists, so the socket is ready early;
+ * connections wait in the backlog), then serve it from @vm's event loop. */
+struct control *control_listen(const char *path, struct err *err);
+int control_attach(struct control *ctl, struct vm *vm, struct err *err);
 void control_free(struct control *ctl);
 
 #endif
