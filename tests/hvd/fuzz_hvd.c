@@ -4,7 +4,9 @@
  *      and the dispatch table, on a connection that is open, with an empty
  *      registry whose monitors cannot be started (nothing is spawned);
  *   1: domain XML through the parser, and formatting what it accepts. */
+#include <ftw.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +23,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct hvd_config cfg;
 static struct hvd_server srv;
 
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) < 0 ? 0 : 0;
+}
+
+static void
+fuzz_cleanup(void)
+{
+    if (cfg.state_dir && !strncmp(cfg.state_dir, "/tmp/hvd-fuzz.", 14))
+        nftw(cfg.state_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void
 fuzz_init(void)
 {
@@ -31,7 +49,10 @@ fuzz_init(void)
     log_init("hvd-fuzz", LOG_LEVEL_ERROR, NULL);
     char tmpl[] = "/tmp/hvd-fuzz.XXXXXX";
     char *dir = mkdtemp(tmpl);
-    cfg.state_dir = xstrdup(dir ? dir : "/tmp");
+    if (!dir)
+        abort();
+    cfg.state_dir = xstrdup(dir);
+    atexit(fuzz_cleanup);
     cfg.qemu_path = xstrdup("/nonexistent/qemu-system-x86_64");
     cfg.vmm_path = xstrdup("/nonexistent/cloud-vmm");
     cfg.start_timeout_ms = 100;

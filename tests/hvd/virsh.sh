@@ -27,6 +27,7 @@ failures=0
 
 cleanup() {
     [[ -n $hvd_pid ]] && kill "$hvd_pid" 2>/dev/null && wait "$hvd_pid" 2>/dev/null
+    [[ -n ${events_pid:-} ]] && kill "$events_pid" 2>/dev/null
     # monitors outlive the daemon by design: stop the ones this test started
     for st in "$tmp"/state/run/*/state.json; do
         [[ -f $st ]] || continue
@@ -82,6 +83,10 @@ state_of() { v domstate "$1" 2>/dev/null | head -1; }
 
 start_hvd
 t0=$(date +%s%N)
+# lifecycle events, as a client that registers for them sees them
+timeout 120 virsh -c "$uri" event --all --loop >"$tmp/events.txt" 2>&1 &
+events_pid=$!
+sleep 0.5
 
 # ---- qemu-type domain booting Nube's guest ----
 truncate -s 8M "$tmp/disk.img"
@@ -139,6 +144,12 @@ expect_ok "suspend" suspend hvd-test-g1
 [[ $(state_of hvd-test-g1) == paused ]] || fail "state after suspend: $(state_of hvd-test-g1)"
 expect_ok "resume" resume hvd-test-g1
 [[ $(state_of hvd-test-g1) == running ]] || fail "state after resume: $(state_of hvd-test-g1)"
+
+# ---- events so far ----
+for ev in 'Defined Added' 'Started Booted' 'Suspended Paused' 'Resumed Unpaused'; do
+    wait_for 5 grep -q "event 'lifecycle' for domain 'hvd-test-g1': $ev" "$tmp/events.txt" ||
+        fail "virsh event did not see '$ev': $(cat "$tmp/events.txt")"
+done
 
 # ---- restart the daemon with the guest running ----
 id_before="$(v domid hvd-test-g1)"
