@@ -6,6 +6,8 @@
  *   pause     stop the vCPUs (they park until resume)
  *   resume    restart them
  *   shutdown  press the ACPI power button; the guest decides
+ *   ctrl_alt_del  press Ctrl-Alt-Del on the i8042 keyboard; the guest's init decides
+ *   reset     reset now (exit status VMM_EXIT_REBOOT: the caller starts it again)
  *   stop      power off now (exit status VMM_EXIT_STOPPED) */
 #include <errno.h>
 #include <jansson.h>
@@ -107,6 +109,30 @@ cmd_shutdown(struct control *ctl, const json_t *req, struct err *err)
 }
 
 static json_t *
+cmd_ctrl_alt_del(struct control *ctl, const json_t *req, struct err *err)
+{
+    (void)req;
+    struct vm *vm = ctl->vm;
+    if (!vm->ctrl_alt_del) {
+        err_set(err, ERR_UNSUPPORTED, "no keyboard controller");
+        return NULL;
+    }
+    if (vm->ctrl_alt_del(vm->ctrl_alt_del_opaque) < 0) {
+        err_set(err, ERR_CONFLICT, "the guest has disabled the keyboard");
+        return NULL;
+    }
+    return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *
+cmd_reset(struct control *ctl, const json_t *req, struct err *err)
+{
+    (void)req, (void)err;
+    vm_request_exit(ctl->vm, VM_EXIT_REBOOT);
+    return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *
 cmd_stop(struct control *ctl, const json_t *req, struct err *err)
 {
     (void)req, (void)err;
@@ -118,8 +144,13 @@ static const struct {
     const char *name;
     control_cmd_fn fn;
 } control_cmds[] = {
-    {"info", cmd_info},         {"pause", cmd_pause}, {"resume", cmd_resume},
-    {"shutdown", cmd_shutdown}, {"stop", cmd_stop},
+    {"info", cmd_info},
+    {"pause", cmd_pause},
+    {"resume", cmd_resume},
+    {"shutdown", cmd_shutdown},
+    {"ctrl_alt_del", cmd_ctrl_alt_del},
+    {"reset", cmd_reset},
+    {"stop", cmd_stop},
 };
 
 static void

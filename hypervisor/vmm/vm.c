@@ -331,6 +331,13 @@ vm_set_power_button(struct vm *vm, void (*fn)(void *), void *opaque)
 }
 
 void
+vm_set_ctrl_alt_del(struct vm *vm, int (*fn)(void *), void *opaque)
+{
+    vm->ctrl_alt_del = fn;
+    vm->ctrl_alt_del_opaque = opaque;
+}
+
+void
 vm_milestone_record(struct vm *vm, uint32_t value)
 {
     uint64_t now = vm_now_ns();
@@ -354,9 +361,10 @@ vm_request_exit(struct vm *vm, enum vm_exit_reason reason)
     pthread_mutex_lock(&vm->lock);
     pthread_cond_broadcast(&vm->cond);
     pthread_mutex_unlock(&vm->lock);
-    for (int i = 0; i < vm->ncpus; i++)
+    for (int i = 0; vm->vcpus && i < vm->ncpus; i++)
         vcpu_kick(vm->vcpus[i]);
-    vm_loop_wake(vm->loop);
+    if (vm->loop)
+        vm_loop_wake(vm->loop);
 }
 
 enum vm_exit_reason

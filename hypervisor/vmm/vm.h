@@ -93,6 +93,8 @@ struct vm {
 
     void (*power_button)(void *opaque);
     void *power_button_opaque;
+    int (*ctrl_alt_del)(void *opaque);
+    void *ctrl_alt_del_opaque;
 };
 
 uint64_t vm_now_ns(void);
@@ -109,7 +111,9 @@ int vm_resume(struct vm *vm, struct err *err);
 bool vm_is_paused(struct vm *vm);
 enum vm_exit_reason vm_exit_requested(struct vm *vm);
 void vm_milestone_record(struct vm *vm, uint32_t value);
+/* The control socket's "shutdown" and "ctrl_alt_del" reach these (hw/pm.c, hw/i8042.c). */
 void vm_set_power_button(struct vm *vm, void (*fn)(void *), void *opaque);
+void vm_set_ctrl_alt_del(struct vm *vm, int (*fn)(void *), void *opaque);
 /* Calls every device's stats into @buf as "name: text; ..." */
 void vm_devices_stats(struct vm *vm, char *buf, size_t len);
 

@@ -274,6 +274,39 @@ test_irq_power_button(void)
 }
 
 static void
+test_ctrl_alt_del(void)
+{
+    int before = check_failures;
+    pid_t pid = start("kbd", "real", "--memory", "16", "--control", sock, NULL);
+    int fd = ctl_connect();
+    CHECK(fd >= 0);
+    CHECK(wait_milestone(fd, 0x42, 20));
+    json_t *r = ctl_call(fd, "ctrl_alt_del");
+    CHECK(is_ok(r));
+    json_decref(r);
+    CHECK_INT(wait_exit(pid, 20), 0);
+    CHECK_STR(slurp(console), "1d 38 e0 53 e0 d3 b8 9d\n");
+    close(fd);
+    show_log_on_failure(before);
+}
+
+static void
+test_reset_command(void)
+{
+    int before = check_failures;
+    pid_t pid = start("loop", "real", "--memory", "16", "--control", sock, NULL);
+    int fd = ctl_connect();
+    CHECK(fd >= 0);
+    CHECK(wait_milestone(fd, 0x10, 20));
+    json_t *r = ctl_call(fd, "reset");
+    CHECK(is_ok(r));
+    json_decref(r);
+    CHECK_INT(wait_exit(pid, 20), 3);
+    close(fd);
+    show_log_on_failure(before);
+}
+
+static void
 test_control(void)
 {
     int before = check_failures;
@@ -435,6 +468,8 @@ static const struct {
     {"smp", test_smp, true},
     {"irq", test_irq_power_button, true},
     {"control", test_control, true},
+    {"ctrl_alt_del", test_ctrl_alt_del, true},
+    {"reset_command", test_reset_command, true},
     {"pause_smp", test_pause_smp, true},
     {"sigterm", test_sigterm, true},
     {"errors", test_errors, true},

@@ -8,7 +8,7 @@
 #include "hw/legacy.h"
 #include "mem.h"
 #include "state.h"
-#include "vmm.h"
+#include "vm.h"
 
 #define I8042_DATA 0x60
 #define I8042_CMD 0x64
@@ -220,8 +220,9 @@ i8042_cmd_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t size, bool i
 }
 
 int
-i8042_ctrl_alt_del(struct i8042 *k)
+i8042_ctrl_alt_del(void *opaque)
 {
+    struct i8042 *k = opaque;
     static const uint8_t set1[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
     static const uint8_t set2[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
                                    0x71, 0xf0, 0x11, 0xf0, 0x14};
@@ -344,5 +345,6 @@ i8042_create(struct vm *vm, struct err *err)
         return NULL;
     }
     vm_device_add(vm, &i8042_ops, k);
+    vm_set_ctrl_alt_del(vm, i8042_ctrl_alt_del, k);
     return k;
 }

@@ -28,7 +28,7 @@ struct i8042;
 struct i8042 *i8042_create(struct vm *vm, struct err *err);
 /* Inject Ctrl-Alt-Del as keyboard scan codes (set 1, as the controller
  * translates); returns -1 if the guest has not enabled the keyboard. */
-int i8042_ctrl_alt_del(struct i8042 *kbd);
+int i8042_ctrl_alt_del(void *kbd);
 
 struct debugport;
 struct debugport *debugport_create(struct vm *vm, struct err *err);
