@@ -35,8 +35,8 @@ enum vm_io_space { VM_IO_PIO, VM_IO_MMIO };
 typedef void (*vm_io_fn)(void *opaque, uint64_t offset, uint8_t *data, uint32_t size,
                          bool is_write);
 
-int vm_io_register(struct vm *vm, enum vm_io_space space, uint64_t base, uint64_t len,
-                   vm_io_fn fn, void *opaque, struct err *err);
+int vm_io_register(struct vm *vm, enum vm_io_space space, uint64_t base, uint64_t len, vm_io_fn fn,
+                   void *opaque, struct err *err);
 /* Move or remove a range (PCI BAR reprogramming); returns -1 if none starts at @old_base. */
 int vm_io_move(struct vm *vm, enum vm_io_space space, uint64_t old_base, uint64_t new_base);
 int vm_io_unregister(struct vm *vm, enum vm_io_space space, uint64_t base);
