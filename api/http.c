@@ -525,6 +525,9 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&srv->inflight, 1);
 }
 
+static void api_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 api_mhd_log(void *cls, const char *fmt, va_list ap)
 {
