@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -72,6 +73,8 @@ waiter_main(const struct hvd_vm *vm, char *const *argv, int report_fd)
             _exit(126);
         syscall(SYS_close_range, 3, ~0u, 0);
         umask(0077);
+        /* The monitor never gains privileges through exec (setuid files, file caps). */
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         execv(argv[0], argv);
         dprintf(2, "cloud-hvd: cannot execute %s: %s\n", argv[0], strerror(errno));
         _exit(127);

@@ -375,6 +375,37 @@ main(int argc, char **argv)
         CHECK_INT(last_code(), VIR_ERR_NO_DOMAIN);
     }
 
+    /* A monitor that dies: shut off, crashed, and the event says it failed. */
+    xml = domain_xml("hvd-api-d", "3f1c1b7e-58a4-4e5c-9c2d-dddddddddddd", kernel,
+                     "console=ttyS0 nube.dhcp=0 nube.metadata=0");
+    virDomainPtr d = virDomainDefineXML(conn, xml);
+    free(xml);
+    CHECK(d != NULL);
+    if (d) {
+        CHECK_INT(virDomainCreate(d), 0);
+        char path[512];
+        snprintf(path, sizeof(path), "%s/state/run/hvd-api-d/state.json", tmp);
+        FILE *f = fopen(path, "r");
+        char buf[1024] = "";
+        if (f) {
+            size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+            buf[n] = '\0';
+            fclose(f);
+        }
+        char *pid = strstr(buf, "\"pid\":");
+        CHECK(pid != NULL);
+        if (pid) {
+            kill((pid_t)atoi(pid + 6), SIGKILL);
+            CHECK(wait_event("hvd-api-d", VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_FAILED,
+                             10));
+            CHECK_INT(virDomainGetState(d, &state, &reason, 0), 0);
+            CHECK_INT(state, VIR_DOMAIN_SHUTOFF);
+            CHECK_INT(reason, VIR_DOMAIN_SHUTOFF_CRASHED);
+        }
+        CHECK_INT(virDomainUndefine(d), 0);
+        virDomainFree(d);
+    }
+
     CHECK_INT(virConnectNumOfDomains(conn), 0);
     virConnectDomainEventDeregisterAny(conn, cb);
     virConnectClose(conn);
