@@ -242,6 +242,25 @@ monitor_cpu_time_ns(pid_t pid)
     return (uint64_t)(v[0] + v[1]) * (1000000000ull / (uint64_t)hz);
 }
 
+uint64_t
+monitor_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = pid > 0 ? fopen(path, "re") : NULL;
+    uint64_t kib = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, "VmRSS:", 6)) {
+            kib = strtoull(line + 6, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
 char *
 monitor_log_tail(const char *path, size_t max)
 {

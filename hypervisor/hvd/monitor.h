@@ -28,6 +28,8 @@ bool monitor_wait_exit(pid_t pid, unsigned timeout_ms);
 uint64_t monitor_starttime(pid_t pid);
 /* utime + stime of @pid in nanoseconds. */
 uint64_t monitor_cpu_time_ns(pid_t pid);
+/* Resident set size of @pid in KiB (VmRSS), 0 when unknown. */
+uint64_t monitor_rss_kib(pid_t pid);
 /* The last @max bytes of a log file, one line, for error messages. */
 char *monitor_log_tail(const char *path, size_t max);
 void monitor_argv_free(char **argv);

@@ -140,6 +140,8 @@ if [[ -n $iface ]]; then
     expect_ok "domifstat" domifstat hvd-test-g1 "hvdt$$"
     grep -q 'rx_bytes' <<<"$last" || fail "domifstat: $last"
 fi
+expect_ok "dommemstat" dommemstat hvd-test-g1
+grep -qE '^rss [1-9]' <<<"$last" || fail "dommemstat: $last"
 expect_ok "suspend" suspend hvd-test-g1
 [[ $(state_of hvd-test-g1) == paused ]] || fail "state after suspend: $(state_of hvd-test-g1)"
 expect_ok "resume" resume hvd-test-g1
@@ -160,6 +162,21 @@ start_hvd
 [[ $(state_of hvd-test-g1) == running ]] || fail "state after daemon restart: $(state_of hvd-test-g1)"
 [[ "$(v domid hvd-test-g1)" == "$id_before" ]] || fail "id changed across restart"
 grep -q 're-attached to qemu monitor' "$tmp/hvd.log" || fail "no re-attach in the log"
+
+# ---- autostart: a defined domain marked autostart starts with the daemon ----
+sed -e 's/hvd-test-g1/hvd-test-auto/' -e 's/5a0d3c1e-9b7f-4c2a-8e6d-1f2a3b4c5d6e/5a0d3c1e-9b7f-4c2a-8e6d-222222222222/' \
+    -e "s|$tmp/disk.img|$tmp/disk2.img|" -e 's/g1-console/auto-console/' -e '/<interface/d' "$tmp/g1.xml" >"$tmp/auto.xml"
+truncate -s 8M "$tmp/disk2.img"
+expect_ok "define autostart domain" define "$tmp/auto.xml"
+expect_ok "autostart" autostart hvd-test-auto
+kill "$hvd_pid"
+wait "$hvd_pid"
+hvd_pid=""
+start_hvd
+[[ $(state_of hvd-test-auto) == running ]] || fail "autostart domain not running after restart: $(state_of hvd-test-auto)"
+expect_ok "destroy autostarted" destroy hvd-test-auto
+expect_ok "autostart off" autostart --disable hvd-test-auto
+expect_ok "undefine autostarted" undefine hvd-test-auto
 
 expect_ok "shutdown" shutdown hvd-test-g1
 expect_ok "destroy" destroy hvd-test-g1
