@@ -555,11 +555,12 @@ api_server_start(struct api_server *srv, struct err *err)
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)srv->cfg.port, NULL, NULL, api_access, srv, MHD_OPTION_SOCK_ADDR,
-        ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.workers,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-        api_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
+        flags, (uint16_t)srv->cfg.port, NULL, NULL, api_access, srv,
+        /* first, so that every message of the daemon goes to our log */
+        MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.workers, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)srv->cfg.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED, api_completed, srv,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d)

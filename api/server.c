@@ -1,6 +1,7 @@
 /* cloud-api's set-up: configuration, the database pool, token keys, caches and
  * the router over every family's route table. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
@@ -58,6 +59,24 @@ api_config_load(const struct config *cfg, struct api_config *c, struct err *err)
         get_long(cfg, "api", "connection_timeout", 75, 60, 3600, &c->connection_timeout, err) < 0 ||
         get_long(cfg, "api", "shutdown_timeout", 30, 0, 3600, &c->shutdown_timeout, err) < 0)
         return -1;
+    /* [api] listen = HOST:PORT (or [V6]:PORT) is a shorthand for host + port */
+    const char *listen = config_get(cfg, "api", "listen", NULL);
+    if (listen && *listen) {
+        const char *colon = strrchr(listen, ':');
+        char *end = NULL;
+        long port = colon ? strtol(colon + 1, &end, 10) : 0;
+        size_t hlen = colon ? (size_t)(colon - listen) : 0;
+        if (!colon || !*(colon + 1) || *end || port < 1 || port > 65535 ||
+            hlen >= sizeof(c->listen_host))
+            return err_set(err, ERR_INVALID, "[api] listen must be HOST:PORT");
+        if (hlen >= 2 && listen[0] == '[' && listen[hlen - 1] == ']') {
+            listen++;
+            hlen -= 2;
+        }
+        memcpy(c->listen_host, listen, hlen);
+        c->listen_host[hlen] = '\0';
+        c->port = port;
+    }
     char dflt_url[300];
     snprintf(dflt_url, sizeof(dflt_url), "http://%s:%ld",
              strcmp(c->listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : c->listen_host, c->port);
