@@ -76,17 +76,29 @@ nube_deb_unpack() {
 # Sets NUBE_KERNEL_DIR, NUBE_KERNEL_RELEASE, NUBE_BUSYBOX_DIR and
 # NUBE_INPUT_VERSIONS (the versions, for cache keys).
 nube_fetch_inputs() {
-    local cache=$1 kpkg kver bver kdeb bdeb
-    kpkg="$(nube_kernel_package)"
-    if [[ -n $kpkg ]]; then
-        kver="$(nube_pkg_version "$kpkg")"
+    local cache=$1 kpkg kver bver kdeb bdeb sig memo msig
+    # apt-cache is slow (a second a call here): remember its answers until
+    # the package lists change.
+    sig="$(stat -c %Y /var/lib/apt/lists /var/lib/apt/lists/partial 2>/dev/null | tr '\n' .)"
+    memo="$cache/apt-versions"
+    if [[ -n $sig && -f $memo ]] && read -r msig kpkg kver bver <"$memo" && [[ $msig == "$sig" ]]; then
+        :
     else
+        kpkg="$(nube_kernel_package)"
+        kver="" bver=""
+        [[ -n $kpkg ]] && kver="$(nube_pkg_version "$kpkg")"
+        bver="$(nube_pkg_version busybox-static)"
+        if [[ -n $sig && -n $kver && -n $bver ]]; then
+            mkdir -p "$cache"
+            echo "$sig $kpkg $kver $bver" >"$memo"
+        fi
+    fi
+    if [[ -z $kpkg || -z $kver ]]; then
         kpkg="$(ls -1 "$cache/debs" 2>/dev/null | sed -n 's/^\(linux-image-[0-9][^_]*-cloud-amd64\)_.*/\1/p' |
             sort -V | tail -n1)"
         [[ -n $kpkg ]] || nube_die "apt knows no linux-image-cloud-amd64 (run apt-get update)"
         kver=""
     fi
-    bver="$(nube_pkg_version busybox-static)"
     kdeb="$(nube_deb_fetch "$cache" "$kpkg" "$kver")" || exit 1
     bdeb="$(nube_deb_fetch "$cache" busybox-static "$bver")" || exit 1
     NUBE_KERNEL_DIR="$(nube_deb_unpack "$cache" "$kdeb")" || exit 1

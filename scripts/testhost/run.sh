@@ -109,6 +109,7 @@ if [[ ! -s $base ]]; then
         done < <(nube_modules_resolve "${host_modules[@]}")
         nube_cpio_newc "$broot" "$base.tmp"
         mv "$base.tmp" "$base"
+        ls -1t "$cache/testhost"/base-*.cpio | tail -n +3 | xargs -r rm -f
         rm -rf "$broot"
         log "built base initramfs $base"
     fi
@@ -192,7 +193,7 @@ fi
 mkdir -p "$tmp/run/testhost" "$tmp/run/etc/testhost"
 mv "$stage/testhost/cmd.sh" "$tmp/run/testhost/cmd.sh"
 mv "$stage/etc/testhost/modules.extra" "$tmp/run/etc/testhost/modules.extra"
-files_key="$( (cd "$stage" && find -L . -mindepth 1 -printf '%p %y %s %T@\n' | LC_ALL=C sort) |
+files_key="$( (cd "$stage" && find -L . -mindepth 1 \( -type d -printf '%p d\n' \) -o -printf '%p %y %s %T@\n' | LC_ALL=C sort) |
     sha256sum | cut -c1-16)"
 files_cpio="$cache/testhost/files-$files_key.cpio"
 if [[ ! -s $files_cpio ]]; then
