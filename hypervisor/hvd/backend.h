@@ -24,6 +24,10 @@ struct hvd_vm {
     char *log_path; /* the monitor's stdout/stderr */
     pid_t pid;      /* the monitor process */
     pid_t waiter;   /* its waiter (monitor.c), which records the exit status */
+    /* Tap descriptors opened by cloud-hvd and inherited as fd 3, 4, ... by a
+     * monitor whose backend takes taps by descriptor (tap_by_fd). */
+    int tap_fds[DOMAIN_MAX_IFACES];
+    size_t ntap_fds;
 };
 
 struct hvd_block_stats {
@@ -34,6 +38,9 @@ struct hvd_block_stats {
 
 struct hvd_backend_ops {
     const char *name;
+    /* The monitor gets its taps as inherited descriptors (libvirt's way: it
+     * needs no access to /dev/net/tun), else it opens them by name. */
+    bool tap_by_fd;
     /* Can this host run @def? (binaries present, files readable). */
     int (*prepare)(const struct hvd_config *cfg, const struct domain_def *def, struct rpc_error *e);
     /* The monitor's argv (NULL-terminated, caller frees with monitor_argv_free). */

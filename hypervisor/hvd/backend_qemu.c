@@ -116,8 +116,8 @@ qemu_argv(const struct hvd_vm *vm, bool paused)
     }
     for (size_t i = 0; i < def->nifaces; i++) {
         const struct domain_iface *f = &def->ifaces[i];
-        arg2(&a, "-netdev",
-             xasprintf("tap,id=hostnet%zu,ifname=%s,script=no,downscript=no", i, f->tap));
+        (void)f;
+        arg2(&a, "-netdev", xasprintf("tap,id=hostnet%zu,fd=%zu", i, 3 + i));
         arg2(&a, "-device",
              xasprintf("virtio-net-pci,netdev=hostnet%zu,id=net%zu,mac=%s", i, i, f->mac));
     }
@@ -315,6 +315,7 @@ qemu_exit_reason(int wstatus)
 
 const struct hvd_backend_ops hvd_backend_qemu = {
     .name = "qemu",
+    .tap_by_fd = true,
     .prepare = qemu_prepare,
     .argv = qemu_argv,
     .wait_ready = qemu_wait_ready,

@@ -349,12 +349,40 @@ taps_prepare(struct hvd_domain *d, struct rpc_error *e)
             f->tap = xstrdup(name);
         }
         if (!tap_exists(f->tap)) {
-            if (tap_create(f->tap, e) < 0)
+            long owner = d->vm.cfg->monitor_user ? (long)d->vm.cfg->monitor_uid : -1;
+            if (tap_create(f->tap, owner, e) < 0)
                 return -1;
             d->tap_created[i] = true;
         }
         if (tap_plug(f->tap, f->type == DOMAIN_IFACE_BRIDGE ? f->bridge : NULL, e) < 0)
             return -1;
+    }
+    return 0;
+}
+
+/* With a monitor user, the monitor owns its run folder (control socket) and
+ * its console file; its disks, kernel and initrd must already be readable
+ * (and disks writable) by that user: cloud-hvd does not change the ownership
+ * of images it did not create. */
+static int
+give_to_monitor_user(const struct hvd_config *cfg, struct hvd_domain *d, struct rpc_error *e)
+{
+    if (!cfg->monitor_user)
+        return 0;
+    if (chown(d->vm.run_dir, cfg->monitor_uid, cfg->monitor_gid) < 0)
+        return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "cannot chown %s: %s",
+                             d->vm.run_dir, strerror(errno));
+    if (d->live->serial_file) {
+        int fd = open(d->live->serial_file, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 || fchown(fd, cfg->monitor_uid, cfg->monitor_gid) < 0) {
+            int saved = errno;
+            if (fd >= 0)
+                close(fd);
+            return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN,
+                                 "cannot prepare console file '%s': %s", d->live->serial_file,
+                                 strerror(saved));
+        }
+        close(fd);
     }
     return 0;
 }
@@ -369,7 +397,18 @@ spawn_monitor(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struc
     d->destroy_requested = false;
     d->shutdown_requested = false;
     unlink(d->vm.control);
-    if (monitor_spawn(&d->vm, argv, e) < 0)
+    d->vm.ntap_fds = 0;
+    for (size_t i = 0; d->ops->tap_by_fd && i < d->live->nifaces; i++) {
+        int fd = tap_attach(d->live->ifaces[i].tap, e);
+        if (fd < 0)
+            goto cleanup;
+        d->vm.tap_fds[d->vm.ntap_fds++] = fd;
+    }
+    int spawned = monitor_spawn(&d->vm, argv, e);
+    for (size_t i = 0; i < d->vm.ntap_fds; i++)
+        close(d->vm.tap_fds[i]); /* the monitor has its own copies now */
+    d->vm.ntap_fds = 0;
+    if (spawned < 0)
         goto cleanup;
     d->vm_starttime = monitor_starttime(d->vm.pid);
     d->watch_fd = pidfd_open_(d->vm.waiter);
@@ -388,6 +427,9 @@ spawn_monitor(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struc
         goto cleanup;
     rc = 0;
 cleanup:
+    for (size_t i = 0; i < d->vm.ntap_fds; i++)
+        close(d->vm.tap_fds[i]);
+    d->vm.ntap_fds = 0;
     monitor_argv_free(argv);
     return rc;
 }
@@ -429,6 +471,8 @@ start_live(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struct r
         goto fail;
     }
     unlink(d->vm.control);
+    if (give_to_monitor_user(reg->cfg, d, e) < 0)
+        goto fail;
     memset(d->tap_created, 0, sizeof(d->tap_created));
     if (taps_prepare(d, e) < 0)
         goto fail;
@@ -808,6 +852,10 @@ hvd_registry_open(struct hvd_registry *reg, const struct hvd_config *cfg, hvd_ev
         _cleanup_free_ char *p = xasprintf("%s%s", cfg->state_dir, subdirs[i]);
         if (mkdir(p, 0700) < 0 && errno != EEXIST)
             return err_set_errno(err, ERR_IO, errno, "creating %s", p);
+        /* An unprivileged monitor reaches its own run/<name>/ (search, no listing). */
+        bool on_path = i == 0 || !strcmp(subdirs[i], "/run");
+        if (cfg->monitor_user && on_path && chmod(p, 0711) < 0)
+            return err_set_errno(err, ERR_IO, errno, "chmod %s", p);
     }
     load_definitions(reg);
     reattach_all(reg);

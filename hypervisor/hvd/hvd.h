@@ -3,6 +3,7 @@
 #define NUBE_HVD_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #define HVD_VERSION_NUMBER 1000 /* 0.1.0 as libvirt encodes versions: major*1e6+minor*1e3+micro */
 
@@ -14,6 +15,13 @@ struct hvd_config {
     unsigned socket_mode;      /* [hvd] socket_mode, octal */
     bool qemu_sandbox;         /* [hvd] qemu_sandbox: -sandbox on,... */
     unsigned start_timeout_ms; /* [hvd] start_timeout_ms: monitor must answer within */
+    /* [hvd] monitor_user: monitors run as this user (its groups too, e.g. kvm
+     * for /dev/kvm); NULL runs them as the daemon's user. */
+    char *monitor_user;
+    uid_t monitor_uid;
+    gid_t monitor_gid;
+    gid_t *monitor_groups;
+    int monitor_ngroups;
 };
 
 #endif

@@ -5,6 +5,8 @@
  *   cloud-hvd [--config FILE] [--socket PATH] [--state-dir DIR]
  *             [--log-level LEVEL] [--vmm PATH] [--qemu PATH] */
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,7 +35,7 @@ usage(FILE *f)
     fprintf(f, "usage: cloud-hvd [--config FILE] [--socket PATH] [--state-dir DIR]\n"
                "                 [--log-level debug|info|warn|error] [--vmm PATH] [--qemu PATH]\n"
                "Config file section [hvd]: socket, state_dir, vmm, qemu, socket_mode,\n"
-               "qemu_sandbox, start_timeout_ms, log_level, log_file.\n");
+               "qemu_sandbox, start_timeout_ms, monitor_user, log_level, log_file.\n");
 }
 
 /* cloud-vmm next to this binary's build tree (../vmm/cloud-vmm), else on PATH. */
@@ -58,6 +60,30 @@ default_vmm_path(void)
         }
     }
     return xstrdup("/usr/libexec/nube/cloud-vmm");
+}
+
+/* The monitor user's uid, primary group and supplementary groups. */
+static int
+monitor_user_resolve(struct hvd_config *cfg, const char *name)
+{
+    struct passwd *pw = getpwnam(name);
+    if (!pw) {
+        fprintf(stderr, "cloud-hvd: monitor_user '%s' does not exist\n", name);
+        return -1;
+    }
+    int n = 64;
+    gid_t *groups = xcalloc((size_t)n, sizeof(gid_t));
+    if (getgrouplist(name, pw->pw_gid, groups, &n) < 0) {
+        groups = xrealloc(groups, (size_t)n * sizeof(gid_t));
+        if (getgrouplist(name, pw->pw_gid, groups, &n) < 0)
+            n = 0;
+    }
+    cfg->monitor_user = xstrdup(name);
+    cfg->monitor_uid = pw->pw_uid;
+    cfg->monitor_gid = pw->pw_gid;
+    cfg->monitor_groups = groups;
+    cfg->monitor_ngroups = n;
+    return 0;
 }
 
 int
@@ -152,6 +178,9 @@ main(int argc, char **argv)
         return 1;
     }
     cfg.start_timeout_ms = timeout > 0 ? (unsigned)timeout : 15000;
+    const char *muser = config_get(cfgfile, "hvd", "monitor_user", NULL);
+    if (muser && *muser && monitor_user_resolve(&cfg, muser) < 0)
+        return 1;
     if (cfg.state_dir[0] != '/') {
         char cwd[PATH_MAX];
         if (getcwd(cwd, sizeof(cwd))) {
@@ -182,5 +211,7 @@ main(int argc, char **argv)
     free(cfg.state_dir);
     free(cfg.vmm_path);
     free(cfg.qemu_path);
+    free(cfg.monitor_user);
+    free(cfg.monitor_groups);
     return 0;
 }

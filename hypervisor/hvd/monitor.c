@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <poll.h>
@@ -47,19 +48,29 @@ waiter_main(const struct hvd_vm *vm, char *const *argv, int report_fd)
     signal(SIGTERM, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     int logfd = open(vm->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    /* Drop the daemon's sockets: the waiter outlives it and must not hold clients. */
-    int keep_lo = report_fd < logfd ? report_fd : logfd;
-    int keep_hi = report_fd < logfd ? logfd : report_fd;
-    if (keep_lo < 0)
-        keep_lo = keep_hi;
-    if (keep_lo > 3)
-        syscall(SYS_close_range, 3, keep_lo - 1, 0);
-    if (keep_hi > keep_lo + 1)
-        syscall(SYS_close_range, keep_lo + 1, keep_hi - 1, 0);
-    syscall(SYS_close_range, keep_hi + 1, ~0u, 0);
+    /* Lay out what the monitor inherits, then drop everything else (the
+     * daemon's sockets above all: the waiter outlives the daemon). Slots:
+     * 3.. the tap descriptors (the monitor's fd=3, fd=4, ...), then the log,
+     * then the report pipe. Everything moves above the slots first. */
+    size_t ntaps = vm->ntap_fds;
+    int moved[DOMAIN_MAX_IFACES + 2];
+    for (size_t i = 0; i < ntaps; i++)
+        moved[i] = fcntl(vm->tap_fds[i], F_DUPFD_CLOEXEC, 64);
+    moved[ntaps] = logfd >= 0 ? fcntl(logfd, F_DUPFD_CLOEXEC, 64) : -1;
+    moved[ntaps + 1] = fcntl(report_fd, F_DUPFD_CLOEXEC, 64);
+    for (size_t i = 0; i < ntaps + 2; i++) {
+        if (moved[i] >= 0 && dup2(moved[i], 3 + (int)i) < 0)
+            _exit(1);
+    }
+    int first_free = 3 + (int)ntaps + 2;
+    syscall(SYS_close_range, first_free, ~0u, 0);
+    logfd = moved[ntaps] >= 0 ? 3 + (int)ntaps : -1;
+    report_fd = 3 + (int)ntaps + 1;
+    fcntl(logfd, F_SETFD, FD_CLOEXEC);
+    fcntl(report_fd, F_SETFD, FD_CLOEXEC);
     pid_t pid = fork();
     if (pid == 0) {
-        /* The monitor: stdin from /dev/null, output to its log, nothing else open. */
+        /* The monitor: stdin from /dev/null, output to its log, its taps, nothing else. */
         signal(SIGINT, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
@@ -71,8 +82,16 @@ waiter_main(const struct hvd_vm *vm, char *const *argv, int report_fd)
         if (nullfd < 0 || logfd < 0 || dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 ||
             dup2(logfd, 2) < 0)
             _exit(126);
-        syscall(SYS_close_range, 3, ~0u, 0);
+        syscall(SYS_close_range, 3 + (unsigned)ntaps, ~0u, 0);
         umask(0077);
+        const struct hvd_config *cfg = vm->cfg;
+        if (cfg->monitor_user &&
+            (setgroups((size_t)cfg->monitor_ngroups, cfg->monitor_groups) < 0 ||
+             setgid(cfg->monitor_gid) < 0 || setuid(cfg->monitor_uid) < 0)) {
+            dprintf(2, "cloud-hvd: cannot become user %s: %s\n", cfg->monitor_user,
+                    strerror(errno));
+            _exit(126);
+        }
         /* The monitor never gains privileges through exec (setuid files, file caps). */
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         execv(argv[0], argv);
@@ -85,6 +104,8 @@ waiter_main(const struct hvd_vm *vm, char *const *argv, int report_fd)
     close(report_fd);
     if (pid < 0)
         _exit(1);
+    for (size_t i = 0; i < ntaps; i++)
+        close(3 + (int)i);
     /* Keep only what the status file needs. */
     char *status_path = xasprintf("%s/exit-status", vm->run_dir);
     char *tmp_path = xasprintf("%s/exit-status.tmp", vm->run_dir);

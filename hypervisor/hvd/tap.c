@@ -54,11 +54,12 @@ tap_open(const char *name, struct ifreq *ifr)
 }
 
 int
-tap_create(const char *name, struct rpc_error *e)
+tap_create(const char *name, long owner, struct rpc_error *e)
 {
     struct ifreq ifr;
     int fd = tap_open(name, &ifr);
-    if (fd < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
+    if (fd < 0 || (owner >= 0 && ioctl(fd, TUNSETOWNER, (unsigned long)owner) < 0) ||
+        ioctl(fd, TUNSETPERSIST, 1) < 0) {
         int saved = errno;
         if (fd >= 0)
             close(fd);
@@ -67,6 +68,17 @@ tap_create(const char *name, struct rpc_error *e)
     }
     close(fd);
     return 0;
+}
+
+int
+tap_attach(const char *name, struct rpc_error *e)
+{
+    struct ifreq ifr;
+    int fd = tap_open(name, &ifr);
+    if (fd < 0)
+        rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_NONE, "Unable to open tap device %s: %s",
+                      name, strerror(errno));
+    return fd;
 }
 
 int

@@ -249,6 +249,42 @@ XML
         fail "kvm power-off not seen as exit status 0"
 fi
 
+# ---- monitors as an unprivileged user (a second daemon side by side) ----
+if ! id nobody >/dev/null 2>&1 || ! command -v runuser >/dev/null; then
+    echo "SKIP (monitor_user part): no user 'nobody' or no runuser"
+elif ! runuser -u nobody -- test -r "$guest/vmlinuz" -a -r "$guest/initrd.img"; then
+    echo "SKIP (monitor_user part): $guest is not readable by nobody"
+else
+    chmod 755 "$tmp"
+    mkdir -p "$tmp/u"
+    chmod 755 "$tmp/u"
+    truncate -s 8M "$tmp/u/disk.img"
+    chown nobody "$tmp/u/disk.img"
+    printf '[hvd]\nmonitor_user = nobody\nsocket = %s\nstate_dir = %s\n' "$tmp/u/hvd.sock" \
+        "$tmp/u/state" >"$tmp/u/hvd.conf"
+    "$hvd" --config "$tmp/u/hvd.conf" >>"$tmp/u/hvd.log" 2>&1 &
+    hvd2_pid=$!
+    wait_for 10 test -S "$tmp/u/hvd.sock" || fail "second cloud-hvd did not listen"
+    sed -e 's/hvd-test-g1/hvd-test-user/' -e 's/5a0d3c1e-9b7f-4c2a-8e6d-1f2a3b4c5d6e/5a0d3c1e-9b7f-4c2a-8e6d-333333333333/' \
+        -e "s|$tmp/disk.img|$tmp/u/disk.img|" -e "s|$tmp/g1-console.log|$tmp/u/console.log|" \
+        -e "s/hvdt$$/hvdu$$/" "$tmp/g1.xml" >"$tmp/u/user.xml"
+    [[ -n $iface ]] && taps+=("hvdu$$")
+    u2="nube+unix:///system?socket=$tmp/u/hvd.sock"
+    if out="$(timeout 60 virsh -q -c "$u2" create "$tmp/u/user.xml" 2>&1)"; then
+        st="$tmp/u/state/run/hvd-test-user/state.json"
+        pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$st")
+        [[ $(stat -c %U "/proc/$pid") == nobody ]] || fail "monitor runs as $(stat -c %U "/proc/$pid")"
+        grep -q 'NoNewPrivs:.*1' "/proc/$pid/status" || fail "monitor without no_new_privs"
+        wait_for 90 grep -q 'nube-guest ready' "$tmp/u/console.log" ||
+            fail "unprivileged guest never printed its ready line"
+        timeout 60 virsh -q -c "$u2" destroy hvd-test-user >/dev/null || fail "destroy (monitor_user)"
+    else
+        fail "create with monitor_user: $out"
+    fi
+    kill "$hvd2_pid"
+    wait "$hvd2_pid"
+fi
+
 kill -0 "$hvd_pid" || fail "cloud-hvd died"
 if ((failures)); then
     echo "--- cloud-hvd log (tail) ---" >&2
