@@ -91,9 +91,15 @@ sleep 0.5
 # ---- qemu-type domain booting Nube's guest ----
 truncate -s 8M "$tmp/disk.img"
 iface=""
+bridge=""
 if [[ -c /dev/net/tun ]]; then
     iface="<interface type='ethernet'><mac address='52:54:00:4e:75:01'/><target dev='hvdt$$'/><model type='virtio'/></interface>"
     taps+=("hvdt$$")
+    if command -v ip >/dev/null && ip link add "hvdb$$" type bridge 2>/dev/null; then
+        bridge="hvdb$$"
+        taps+=("$bridge")
+        iface="$iface<interface type='bridge'><source bridge='$bridge'/></interface>"
+    fi
 fi
 cat >"$tmp/g1.xml" <<XML
 <domain type='qemu'>
@@ -140,6 +146,11 @@ if [[ -n $iface ]]; then
     expect_ok "domifstat" domifstat hvd-test-g1 "hvdt$$"
     grep -q 'rx_bytes' <<<"$last" || fail "domifstat: $last"
 fi
+if [[ -n $bridge ]]; then
+    port="$(ip -br link show master "$bridge" | awk '{print $1}')"
+    [[ $port == vnet* ]] || fail "no vnet port on bridge $bridge: '$port'"
+    v dumpxml hvd-test-g1 | grep -q "<target dev=\"$port\"/>" || fail "live XML lacks $port"
+fi
 expect_ok "dommemstat" dommemstat hvd-test-g1
 grep -qE '^rss [1-9]' <<<"$last" || fail "dommemstat: $last"
 expect_ok "suspend" suspend hvd-test-g1
@@ -182,6 +193,9 @@ expect_ok "shutdown" shutdown hvd-test-g1
 expect_ok "destroy" destroy hvd-test-g1
 v domstate --reason hvd-test-g1 | grep -q 'shut off (destroyed)' ||
     fail "domstate after destroy: $(v domstate --reason hvd-test-g1)"
+if [[ -n $bridge ]]; then
+    [[ -z "$(ip -br link show master "$bridge")" ]] || fail "bridge port left after destroy"
+fi
 
 # ---- bad input: libvirt's errors, and the daemon keeps serving ----
 echo "<domain type='qemu'><name>broken" >"$tmp/bad.xml"
