@@ -373,16 +373,27 @@ give_to_monitor_user(const struct hvd_config *cfg, struct hvd_domain *d, struct 
         return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "cannot chown %s: %s",
                              d->vm.run_dir, strerror(errno));
     if (d->live->serial_file) {
-        int fd = open(d->live->serial_file, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0 || fchown(fd, cfg->monitor_uid, cfg->monitor_gid) < 0) {
+        /* Create it for the monitor, or reuse one it already owns: never hand
+         * over a file that belongs to someone else. */
+        const char *path = d->live->serial_file;
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd >= 0) {
+            int rc = fchown(fd, cfg->monitor_uid, cfg->monitor_gid);
             int saved = errno;
-            if (fd >= 0)
-                close(fd);
-            return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN,
-                                 "cannot prepare console file '%s': %s", d->live->serial_file,
-                                 strerror(saved));
+            close(fd);
+            if (rc < 0)
+                return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN,
+                                     "cannot prepare console file '%s': %s", path, strerror(saved));
+        } else {
+            struct stat st;
+            if (errno != EEXIST || lstat(path, &st) < 0)
+                return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN,
+                                     "cannot prepare console file '%s': %s", path, strerror(errno));
+            if (!S_ISREG(st.st_mode) || st.st_uid != cfg->monitor_uid)
+                return rpc_error_set(e, VIR_ERR_OPERATION_INVALID, VIR_FROM_DOMAIN,
+                                     "console file '%s' exists and is not a file of user %s", path,
+                                     cfg->monitor_user);
         }
-        close(fd);
     }
     return 0;
 }

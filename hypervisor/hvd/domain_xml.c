@@ -565,6 +565,12 @@ domain_xml_parse(const char *xml, size_t len, struct rpc_error *e)
         XML_ERR(e, "(domain_definition):%d: %s", xe ? xe->line : 0, msg);
         goto cleanup;
     }
+    /* Domain XML never needs a DTD; refusing one keeps entity expansion
+     * (billion laughs, external entities) out of reach. */
+    if (doc->intSubset || doc->extSubset) {
+        XML_ERR(e, "(domain_definition): a DTD or entity declaration is not allowed");
+        goto cleanup;
+    }
     xmlNodePtr root = xmlDocGetRootElement(doc);
     if (!root) {
         XML_ERR(e, "empty document");

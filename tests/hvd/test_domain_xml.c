@@ -137,6 +137,14 @@ static const struct bad_case bad[] = {
     {"<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><domain type='qemu'><name>&x;</name>"
      "<memory>1024</memory><os><type>hvm</type><kernel>/k</kernel></os></domain>",
      VIR_ERR_XML_ERROR, NULL},
+    {"<!DOCTYPE d [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>"
+     "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'><!ENTITY d '&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;'>]>"
+     "<domain type='qemu'><name>&d;</name><memory>1024</memory><os><type>hvm</type>"
+     "<kernel>/k</kernel></os></domain>",
+     VIR_ERR_XML_ERROR, "(domain_definition)"},
+    {"<!DOCTYPE domain [<!ENTITY n 'x'>]><domain type='qemu'><name>&n;</name>"
+     "<memory>1024</memory><os><type>hvm</type><kernel>/k</kernel></os></domain>",
+     VIR_ERR_XML_ERROR, "DTD"},
 };
 
 static void
