@@ -6,18 +6,25 @@
 #include <string.h>
 
 #include "log.h"
+#include "mem.h"
 #include "server.h"
 
 const struct proc_entry *
 proc_lookup(int32_t proc)
 {
-    for (size_t i = 0; i < proc_connect_count; i++) {
-        if (proc_connect_table[i].proc == proc)
-            return &proc_connect_table[i];
-    }
-    for (size_t i = 0; i < proc_domain_count; i++) {
-        if (proc_domain_table[i].proc == proc)
-            return &proc_domain_table[i];
+    const struct {
+        const struct proc_entry *table;
+        size_t n;
+    } tables[] = {
+        {proc_connect_table, proc_connect_count},
+        {proc_domain_table, proc_domain_count},
+        {proc_stats_table, proc_stats_count},
+    };
+    for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
+        for (size_t i = 0; i < tables[t].n; i++) {
+            if (tables[t].table[i].proc == proc)
+                return &tables[t].table[i];
+        }
     }
     return NULL;
 }

@@ -272,6 +272,23 @@ check_dispatch(void)
     CHECK_INT(call(&ctx, 6, NULL, &out, &code), RPC_OK);
     CHECK_INT(out.len, 28 + 32 * 4 + 8 + 6 * 4);
 
+    /* get_all_domain_stats(doms = [], stats = 0, flags = 0): no records */
+    args.len = 0;
+    xdr_put_u32(&args, 0);
+    xdr_put_u32(&args, 0);
+    xdr_put_u32(&args, 0);
+    CHECK_INT(call(&ctx, 344, &args, &out, &code), RPC_OK);
+    CHECK_INT(out.len, 28 + 4);
+    /* ... asking for a domain that does not exist */
+    args.len = 0;
+    xdr_put_u32(&args, 1);
+    uint8_t uuid[RPC_UUID_LEN] = {1};
+    rpc_domain_ref_encode(&args, "ghost", uuid, -1);
+    xdr_put_u32(&args, 0);
+    xdr_put_u32(&args, 0);
+    CHECK_INT(call(&ctx, 344, &args, &out, &code), RPC_ERROR);
+    CHECK_INT(code, VIR_ERR_NO_DOMAIN);
+
     /* event callback register (LIFECYCLE, no domain) and deregister */
     args.len = 0;
     xdr_put_i32(&args, 0);

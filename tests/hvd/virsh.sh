@@ -151,6 +151,11 @@ if [[ -n $bridge ]]; then
     [[ $port == vnet* ]] || fail "no vnet port on bridge $bridge: '$port'"
     v dumpxml hvd-test-g1 | grep -q "<target dev=\"$port\"/>" || fail "live XML lacks $port"
 fi
+expect_ok "domstats" domstats hvd-test-g1
+for f in 'state.state=1' 'cpu.time=' 'balloon.current=262144' 'vcpu.current=1' 'block.0.rd.reqs='; do
+    grep -q "$f" <<<"$last" || fail "domstats lacks $f: $last"
+done
+expect_err "domstats --enforce of unsupported stats" 'not supported' domstats --enforce --perf hvd-test-g1
 expect_ok "dommemstat" dommemstat hvd-test-g1
 grep -qE '^rss [1-9]' <<<"$last" || fail "dommemstat: $last"
 expect_ok "suspend" suspend hvd-test-g1
