@@ -151,7 +151,8 @@ update_project(struct api_req *req, struct err *err)
         keystone_bool(proj, "enabled", &enabled, err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
-    if (!conn)
+    /* the change and its revocation event commit together (an error rolls back) */
+    if (!conn || db_begin(conn, err) < 0)
         return -1;
     if (db_project_update(conn, id, name, description, enabled, err) < 0) {
         if (err->code == ERR_CONFLICT)
@@ -161,7 +162,8 @@ update_project(struct api_req *req, struct err *err)
                     name ? name : "");
         return -1;
     }
-    if (enabled == 0 && revoke_add(req->srv, conn, NULL, NULL, id, err) < 0)
+    if ((enabled == 0 && revoke_add(req->srv, conn, NULL, NULL, id, err) < 0) ||
+        db_commit(conn, err) < 0)
         return -1;
     json_t *row = db_project_get(conn, id, err);
     if (!row)
@@ -179,14 +181,14 @@ delete_project(struct api_req *req, struct err *err)
         keystone_check_id(id, "project", err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
-    if (!conn)
+    if (!conn || db_begin(conn, err) < 0)
         return -1;
     if (db_project_delete(conn, id, err) < 0) {
         if (err->code == ERR_CONFLICT)
             err_set(err, ERR_CONFLICT, "Project %s is still in use.", id);
         return -1;
     }
-    if (revoke_add(req->srv, conn, NULL, NULL, id, err) < 0)
+    if (revoke_add(req->srv, conn, NULL, NULL, id, err) < 0 || db_commit(conn, err) < 0)
         return -1;
     role_cache_clear(req->srv->roles);
     api_reply_empty(req, 204);

@@ -155,6 +155,9 @@ update_user(struct api_req *req, struct err *err)
         return -1;
     _cleanup_free_ char *hash =
         password ? crypto_password_hash(password, CRYPTO_PBKDF2_ITERATIONS) : NULL;
+    /* the change and its revocation event commit together (an error rolls back) */
+    if (db_begin(conn, err) < 0)
+        return -1;
     if (db_user_update(conn, id, name, hash, enabled, default_project_id, description, email, err) <
         0) {
         if (err->code == ERR_CONFLICT)
@@ -165,6 +168,8 @@ update_user(struct api_req *req, struct err *err)
         return -1;
     }
     if ((enabled == 0 || hash) && revoke_add(req->srv, conn, NULL, id, NULL, err) < 0)
+        return -1;
+    if (db_commit(conn, err) < 0)
         return -1;
     json_t *row = db_user_get(conn, id, err);
     if (!row)
@@ -182,9 +187,8 @@ delete_user(struct api_req *req, struct err *err)
         keystone_check_id(id, "user", err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
-    if (!conn || db_user_delete(conn, id, err) < 0)
-        return -1;
-    if (revoke_add(req->srv, conn, NULL, id, NULL, err) < 0)
+    if (!conn || db_begin(conn, err) < 0 || db_user_delete(conn, id, err) < 0 ||
+        revoke_add(req->srv, conn, NULL, id, NULL, err) < 0 || db_commit(conn, err) < 0)
         return -1;
     role_cache_clear(req->srv->roles);
     api_reply_empty(req, 204);
@@ -222,8 +226,9 @@ change_password(struct api_req *req, struct err *err)
                        "The request you have made requires authentication: the original "
                        "password is wrong.");
     _cleanup_free_ char *hash = crypto_password_hash(password, CRYPTO_PBKDF2_ITERATIONS);
-    if (db_user_update(conn, id, NULL, hash, -1, NULL, NULL, NULL, err) < 0 ||
-        revoke_add(req->srv, conn, NULL, id, NULL, err) < 0)
+    if (db_begin(conn, err) < 0 ||
+        db_user_update(conn, id, NULL, hash, -1, NULL, NULL, NULL, err) < 0 ||
+        revoke_add(req->srv, conn, NULL, id, NULL, err) < 0 || db_commit(conn, err) < 0)
         return -1;
     api_reply_empty(req, 204);
     return 0;

@@ -67,12 +67,18 @@ revoke_refresh_locked(struct revoke_cache *c, PGconn *conn, int64_t now_us, stru
     size_t i;
     json_t *row;
     json_array_foreach (rows, i, row) {
+        int64_t id = json_integer_value(json_object_get(row, "id"));
+        bool have = false;
+        for (size_t k = 0; id <= c->last_id && k < c->n && !have; k++)
+            have = c->events[k].id == id;
+        if (have)
+            continue;
         if (c->n == c->cap) {
             c->cap = c->cap ? 2 * c->cap : 64;
             c->events = xrealloc(c->events, c->cap * sizeof(*c->events));
         }
         struct revoke_event *e = &c->events[c->n++];
-        e->id = json_integer_value(json_object_get(row, "id"));
+        e->id = id;
         e->before_us = json_integer_value(json_object_get(row, "issued_before_us"));
         copy_field(e->audit_id, sizeof(e->audit_id), row, "audit_id");
         copy_field(e->user_id, sizeof(e->user_id), row, "user_id");

@@ -485,6 +485,8 @@ db_revocation_list(PGconn *conn, int64_t after_id, struct err *err)
                          "SELECT id, audit_id, user_id, project_id,"
                          " ((extract(epoch FROM issued_before) * 1000000)::numeric(20,0))::bigint"
                          " AS issued_before_us FROM revocation_event WHERE id > $1::bigint"
+                         /* ids commit out of order: look back at recent ones too */
+                         " OR created_at > now() - interval '60 seconds'"
                          " ORDER BY id",
                          1, p, err);
 }

@@ -99,7 +99,9 @@ int db_catalog_ensure(PGconn *conn, const char *type, const char *name, const ch
  * at or before @issued_before_us (microseconds since the epoch) match. */
 int db_revocation_add(PGconn *conn, const char *audit_id, const char *user_id,
                       const char *project_id, int64_t issued_before_us, struct err *err);
-/* Rows {id, audit_id, user_id, project_id, issued_before_us} with id > @after_id. */
+/* Rows {id, audit_id, user_id, project_id, issued_before_us} with id > @after_id,
+ * plus every event created in the last minute (a sequence value can commit
+ * after a higher one: callers skip ids they already hold). */
 json_t *db_revocation_list(PGconn *conn, int64_t after_id, struct err *err);
 /* Delete events created more than @max_age_s seconds ago (no token they match
  * can still be valid). */
