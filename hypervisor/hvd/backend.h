@@ -50,6 +50,7 @@ struct hvd_backend_ops {
     int (*suspend)(struct hvd_vm *vm, struct rpc_error *e);
     int (*resume)(struct hvd_vm *vm, struct rpc_error *e);
     int (*shutdown)(struct hvd_vm *vm, struct rpc_error *e); /* ask the guest to power off */
+    /* Reset the guest; NULL: cloud-hvd restarts the monitor instead. */
     int (*reboot)(struct hvd_vm *vm, struct rpc_error *e);
     /* After a daemon restart: is the monitor answering, and is it paused? */
     int (*query)(struct hvd_vm *vm, bool *paused, struct rpc_error *e);

@@ -155,14 +155,6 @@ vmm_shutdown(struct hvd_vm *vm, struct rpc_error *e)
 }
 
 static int
-vmm_reboot(struct hvd_vm *vm, struct rpc_error *e)
-{
-    (void)vm;
-    return rpc_error_set(e, VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_NONE,
-                         "cloud-vmm has no reboot command");
-}
-
-static int
 vmm_query(struct hvd_vm *vm, bool *paused, struct rpc_error *e)
 {
     json_t *r;
@@ -218,7 +210,7 @@ const struct hvd_backend_ops hvd_backend_vmm = {
     .suspend = vmm_suspend,
     .resume = vmm_resume,
     .shutdown = vmm_shutdown,
-    .reboot = vmm_reboot,
+    .reboot = NULL, /* no reset command: cloud-hvd restarts the monitor */
     .query = vmm_query,
     .block_stats = vmm_block_stats,
     .exit_reason = vmm_exit_reason,

@@ -588,10 +588,27 @@ hvd_domain_shutdown(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_e
 int
 hvd_domain_reboot(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e)
 {
-    (void)reg;
     if (require_active(d, e) < 0)
         return -1;
-    return d->ops->reboot(&d->vm, e);
+    if (d->ops->reboot)
+        return d->ops->reboot(&d->vm, e);
+    /* The monitor cannot reset its guest: a new monitor, same id, same taps. */
+    log_info("domain %s: reboot by restarting its monitor", d->live->name);
+    d->destroy_requested = true;
+    monitor_kill(&d->vm, 3000);
+    if (d->watch_fd >= 0)
+        close(d->watch_fd);
+    d->watch_fd = -1;
+    if (spawn_monitor(reg, d, false, e) < 0) {
+        monitor_kill(&d->vm, 2000);
+        d->destroy_requested = true;
+        hvd_domain_exited(reg, d);
+        return -1;
+    }
+    d->state = VIR_DOMAIN_RUNNING;
+    d->reason = VIR_DOMAIN_RUNNING_BOOTED;
+    save_run_state(reg, d);
+    return 0;
 }
 
 int

@@ -163,6 +163,9 @@ expect_ok "suspend" suspend hvd-test-g1
 expect_ok "resume" resume hvd-test-g1
 [[ $(state_of hvd-test-g1) == running ]] || fail "state after resume: $(state_of hvd-test-g1)"
 
+expect_ok "reboot (system_reset)" reboot hvd-test-g1
+[[ $(state_of hvd-test-g1) == running ]] || fail "state after reboot: $(state_of hvd-test-g1)"
+
 # ---- events so far ----
 for ev in 'Defined Added' 'Started Booted' 'Suspended Paused' 'Resumed Unpaused'; do
     wait_for 5 grep -q "event 'lifecycle' for domain 'hvd-test-g1': $ev" "$tmp/events.txt" ||
@@ -256,6 +259,10 @@ XML
     expect_ok "kvm resume" resume hvd-test-k1
     wait_for 5 sh -c "test \$(stat -c %s '$tmp/hvd-test-k1.log') -gt $b" ||
         fail "kvm console did not grow after resume"
+    kid="$(v domid hvd-test-k1)"
+    expect_ok "kvm reboot (a new monitor)" reboot hvd-test-k1
+    [[ "$(v domid hvd-test-k1)" == "$kid" && $(state_of hvd-test-k1) == running ]] ||
+        fail "kvm reboot: id $(v domid hvd-test-k1), state $(state_of hvd-test-k1)"
     expect_ok "kvm destroy" destroy hvd-test-k1
     expect_ok "kvm undefine" undefine hvd-test-k1
     # a transient domain whose payload powers off: gone, with its output
