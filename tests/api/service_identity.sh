@@ -164,6 +164,8 @@ export OS_AUTH_URL=$URL/v3 OS_IDENTITY_API_VERSION=3 OS_USERNAME=admin OS_PASSWO
 unset OS_CLOUD OS_TOKEN OS_AUTH_TYPE
 osc() { openstack "$@" 2>"$TMP/osc.err"; }
 check "openstack token issue (admin)" osc token issue -f value -c id
+check "unversioned OS_AUTH_URL (GET / -> 300 -> follow the v3 self link)" \
+    env OS_AUTH_URL="$URL" openstack token issue -f value -c id
 check "openstack catalog list shows identity" bash -c "openstack catalog list -f value 2>/dev/null | grep -q identity"
 check "openstack project create demo" osc project create demo -f value -c id
 check "openstack user create --project demo --password s3cret alice" \
