@@ -184,3 +184,34 @@ caps_xml(const struct hvd_config *cfg)
     append(&x, &len, "</capabilities>\n");
     return x;
 }
+
+char *
+caps_domain_xml(const struct hvd_config *cfg, const char *virttype)
+{
+    bool qemu = access(cfg->qemu_path, X_OK) == 0;
+    bool kvm = caps_kvm_usable() && access(cfg->vmm_path, X_OK) == 0;
+    if (!virttype)
+        virttype = kvm ? "kvm" : "qemu";
+    bool is_kvm = !strcmp(virttype, "kvm");
+    if (is_kvm ? !kvm : (strcmp(virttype, "qemu") || !qemu))
+        return NULL;
+    char *x = NULL;
+    size_t len = 0;
+    append(&x, &len, "<domainCapabilities>\n  <path>%s</path>\n  <domain>%s</domain>\n",
+           is_kvm ? cfg->vmm_path : cfg->qemu_path, virttype);
+    if (!is_kvm)
+        append(&x, &len, "  <machine>pc</machine>\n");
+    append(&x, &len, "  <arch>x86_64</arch>\n  <vcpu max='255'/>\n");
+    append(&x, &len,
+           "  <os supported='yes'>\n    <loader supported='yes'>\n"
+           "      <enum name='type'>\n        <value>rom</value>\n      </enum>\n"
+           "    </loader>\n  </os>\n");
+    append(&x, &len,
+           "  <devices>\n    <disk supported='yes'>\n"
+           "      <enum name='diskDevice'>\n        <value>disk</value>\n      </enum>\n"
+           "      <enum name='bus'>\n        <value>virtio</value>\n      </enum>\n"
+           "    </disk>\n    <graphics supported='no'/>\n    <video supported='no'/>\n"
+           "    <hostdev supported='no'/>\n  </devices>\n");
+    append(&x, &len, "</domainCapabilities>\n");
+    return x;
+}

@@ -23,5 +23,8 @@ bool caps_kvm_usable(void);
  * /dev/kvm (these CI machines) does not. NULL when neither. */
 const char *caps_hw_virt_flag(void);
 char *caps_xml(const struct hvd_config *cfg);
+/* virConnectGetDomainCapabilities for @virttype ("kvm" or "qemu"; NULL: the
+ * best this host runs); NULL when the host cannot run that type. */
+char *caps_domain_xml(const struct hvd_config *cfg, const char *virttype);
 
 #endif

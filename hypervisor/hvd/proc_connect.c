@@ -36,6 +36,7 @@ enum {
     REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS = 273,
     REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = 316,
     REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY = 317,
+    REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES = 342,
 };
 
 /* virDrvFeature (libvirt's src/libvirt_internal.h). */
@@ -238,6 +239,35 @@ p_get_capabilities(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *r
     if (finish(args, e, "connect_get_capabilities") < 0)
         return -1;
     _cleanup_free_ char *xml = caps_xml(ctx->srv->cfg);
+    xdr_put_string(ret, xml);
+    return 0;
+}
+
+static int
+p_get_domain_capabilities(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *ret,
+                          struct rpc_error *e)
+{
+    _cleanup_free_ char *emulator = NULL, *arch = NULL, *machine = NULL, *virttype = NULL;
+    uint32_t flags;
+    xdr_get_string_opt(args, 4096, &emulator);
+    xdr_get_string_opt(args, 256, &arch);
+    xdr_get_string_opt(args, 256, &machine);
+    xdr_get_string_opt(args, 256, &virttype);
+    xdr_get_u32(args, &flags);
+    if (finish(args, e, "connect_get_domain_capabilities") < 0)
+        return -1;
+    if (flags)
+        return rpc_error_set(e, VIR_ERR_INVALID_ARG, VIR_FROM_RPC,
+                             "unsupported flags (0x%x) in function %s", flags,
+                             "virConnectGetDomainCapabilities");
+    if (arch && strcmp(arch, "x86_64"))
+        return rpc_error_set(e, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_RPC,
+                             "architecture '%s' is not supported (only x86_64)", arch);
+    _cleanup_free_ char *xml = caps_domain_xml(ctx->srv->cfg, virttype);
+    if (!xml)
+        return rpc_error_set(e, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_RPC,
+                             "virttype '%s' is not supported on this host",
+                             virttype ? virttype : "(any)");
     xdr_put_string(ret, xml);
     return 0;
 }
@@ -460,6 +490,8 @@ const struct proc_entry proc_connect_table[] = {
      PROC_ARGS_NONE, false},
     {REMOTE_PROC_CONNECT_GET_CAPABILITIES, "connect_get_capabilities", p_get_capabilities,
      PROC_ARGS_NONE, false},
+    {REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES, "connect_get_domain_capabilities",
+     p_get_domain_capabilities, PROC_ARGS_SMALL + 8192, false},
     {REMOTE_PROC_CONNECT_NUM_OF_DOMAINS, "connect_num_of_domains", p_num_of_domains, PROC_ARGS_NONE,
      false},
     {REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, "connect_num_of_defined_domains",

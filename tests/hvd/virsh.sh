@@ -221,6 +221,10 @@ expect_ok "define without kernel file" define "$tmp/nokernel.xml"
 expect_err "start with a missing kernel" "Cannot access kernel '$tmp/missing-vmlinuz'" start hvd-test-nokernel
 expect_ok "undefine" undefine hvd-test-nokernel
 expect_err "unsupported procedure" 'not supported' net-list
+expect_ok "domcapabilities" domcapabilities --virttype qemu
+grep -q '<domain>qemu</domain>' <<<"$last" || fail "domcapabilities: $last"
+expect_err "domcapabilities of a type this host lacks" "virttype 'xen' is not supported" \
+    domcapabilities --virttype xen
 expect_ok "still serving" list --all
 
 expect_ok "undefine" undefine hvd-test-g1
