@@ -66,6 +66,69 @@ vm_memory_setup(struct vm *vm, struct err *err)
     return 0;
 }
 
+static struct kvm_cpuid_entry2 *
+cpuid_find(struct kvm_cpuid2 *c, uint32_t function, uint32_t index)
+{
+    for (uint32_t i = 0; i < c->nent; i++)
+        if (c->entries[i].function == function && c->entries[i].index == index)
+            return &c->entries[i];
+    return NULL;
+}
+
+/* Offer an XSAVE state component only with its CPU feature: a component in
+ * leaf 0xd whose feature bit is absent (possible on nested or emulated hosts)
+ * makes Linux warn of an "XSAVE consistency problem" and turn XSAVE off. */
+static void
+cpuid_normalize_xsave(struct kvm_cpuid2 *c)
+{
+    struct kvm_cpuid_entry2 *l1 = cpuid_find(c, 1, 0), *l7 = cpuid_find(c, 7, 0),
+                            *d0 = cpuid_find(c, 0xd, 0);
+    if (!l1 || !d0)
+        return;
+    uint32_t l7b = l7 ? l7->ebx : 0, l7c = l7 ? l7->ecx : 0, l7d = l7 ? l7->edx : 0;
+    static const struct {
+        int first, last; /* components */
+        int reg;         /* 0: leaf 1 ecx, 1: leaf 7 ebx, 2: leaf 7 ecx, 3: leaf 7 edx */
+        int bit;
+    } gates[] = {
+        {2, 2, 0, 28},   /* AVX */
+        {3, 4, 1, 14},   /* MPX */
+        {5, 7, 1, 16},   /* AVX-512F */
+        {9, 9, 2, 3},    /* PKU */
+        {17, 18, 3, 24}, /* AMX-TILE */
+    };
+    uint64_t mask = d0->eax | ((uint64_t)d0->edx << 32);
+    for (size_t g = 0; g < ARRAY_SIZE(gates); g++) {
+        uint32_t reg = gates[g].reg == 0   ? l1->ecx
+                       : gates[g].reg == 1 ? l7b
+                       : gates[g].reg == 2 ? l7c
+                                           : l7d;
+        if (reg & (1u << gates[g].bit))
+            continue;
+        for (int i = gates[g].first; i <= gates[g].last; i++) {
+            if (!(mask & (1ULL << i)))
+                continue;
+            mask &= ~(1ULL << i);
+            struct kvm_cpuid_entry2 *e = cpuid_find(c, 0xd, (uint32_t)i);
+            if (e)
+                e->eax = e->ebx = e->ecx = e->edx = 0;
+            log_debug("CPUID: XSAVE component %d offered without its feature; removed", i);
+        }
+    }
+    d0->eax = (uint32_t)mask;
+    d0->edx = (uint32_t)(mask >> 32);
+    /* the largest standard-format area for the remaining user components */
+    uint32_t max = 576; /* legacy region + XSAVE header */
+    for (int i = 2; i < 64; i++) {
+        struct kvm_cpuid_entry2 *e = (mask & (1ULL << i)) ? cpuid_find(c, 0xd, (uint32_t)i) : NULL;
+        if (e && e->ebx + e->eax > max)
+            max = e->ebx + e->eax;
+    }
+    d0->ecx = max;
+    if (d0->ebx > max)
+        d0->ebx = max;
+}
+
 static int
 vm_cpuid_fetch(struct vm *vm, struct err *err)
 {
@@ -73,6 +136,7 @@ vm_cpuid_fetch(struct vm *vm, struct err *err)
         struct kvm_cpuid2 *c = xzalloc(sizeof(*c) + (size_t)nent * sizeof(struct kvm_cpuid_entry2));
         c->nent = (uint32_t)nent;
         if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+            cpuid_normalize_xsave(c);
             vm->cpuid = c;
             return 0;
         }

@@ -286,7 +286,7 @@ boot_acpi_build(const struct guest_mem *mem, int ncpus, struct boot_acpi_info *i
 
     uint8_t *f = AT(fadt);
     acpi_header(f, "FACP", (uint32_t)fadt_len, 6);
-    put_le(f + 36, facs, 4);
+    /* FIRMWARE_CTRL stays 0: with X_FIRMWARE_CTRL set the spec wants it so */
     put_le(f + 40, dsdt, 4);
     put_le(f + 46, BOOT_SCI_IRQ, 2);
     /* SMI_CMD 0: ACPI is always enabled (SCI_EN reads as 1) */

@@ -17,6 +17,7 @@
 #define STS_OBF 0x01
 #define STS_SYS 0x04
 #define STS_CMD 0x08
+#define STS_UNLOCKED 0x10 /* keyboard not inhibited by the keylock */
 #define CTR_KBD_INT 0x01
 #define CTR_SYS 0x04
 #define CTR_KBD_DISABLE 0x10
@@ -121,8 +122,8 @@ controller_command(struct i8042 *k, uint8_t v)
     case 0x60: /* write CTR */
     case 0xd1: /* write output port */
     case 0xd2: /* write keyboard output buffer */
-    case 0xd3: /* write AUX output buffer: no AUX, the byte is dropped */
-    case 0xd4: /* write to AUX device: likewise */
+    case 0xd3: /* write AUX output buffer (Linux's AUX loopback test) */
+    case 0xd4: /* write to the AUX device: there is none, the byte is dropped */
         k->pending = v;
         break;
     case 0xa7:
@@ -163,7 +164,7 @@ i8042_io(struct i8042 *k, uint16_t port, uint8_t *data, uint32_t size, bool is_w
     if (!is_write) {
         if (port == I8042_CMD) {
             data[0] = (uint8_t)((k->count ? STS_OBF : 0) | (k->ctr & CTR_SYS ? STS_SYS : 0) |
-                                k->status_cmd);
+                                k->status_cmd | STS_UNLOCKED);
         } else {
             data[0] = k->count ? k->outq[k->head] : 0;
             if (k->count) {
@@ -177,6 +178,9 @@ i8042_io(struct i8042 *k, uint16_t port, uint8_t *data, uint32_t size, bool is_w
     } else if (port == I8042_CMD) {
         k->status_cmd = STS_CMD;
         k->pending = 0;
+        /* a new command discards an answer nobody read (the AUX loopback's) */
+        k->head = k->count = 0;
+        retrigger = true;
         controller_command(k, data[0]);
     } else {
         k->status_cmd = 0;
@@ -194,6 +198,11 @@ i8042_io(struct i8042 *k, uint16_t port, uint8_t *data, uint32_t size, bool is_w
             out_push(k, data[0]);
             break;
         case 0xd3:
+            /* An AT-style controller with no AUX port: the byte comes back
+             * without the AUX status bit, so Linux's loopback and MUX tests
+             * fail at once instead of waiting 500 ms each for an answer. */
+            out_push(k, data[0]);
+            break;
         case 0xd4:
             break;
         default:
