@@ -12,7 +12,7 @@ set -u
 API_BIN=${1:?usage: service_identity.sh CLOUD_API_BINARY SOURCE_DIR}
 SRC=${2:?usage: service_identity.sh CLOUD_API_BINARY SOURCE_DIR}
 
-# shellcheck source=../../scripts/lib/postgres.sh
+# shellcheck source=scripts/lib/postgres.sh
 . "$SRC/scripts/lib/postgres.sh"
 
 command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
