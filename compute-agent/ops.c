@@ -38,10 +38,12 @@ now_iso(char out[32])
 }
 
 int
-agent_report(struct agent *a, const char *id, const char *vm_state, const char *task_state,
+agent_report(struct agent *a, const char *id, const char *vm_state_in, const char *task_state,
              int power_state, const char *fault_msg, struct err *err)
 {
     struct agent_record *r = agent_record_find(a, id);
+    char vm_state[16]; /* @vm_state_in may be the record's own buffer */
+    snprintf(vm_state, sizeof(vm_state), "%s", vm_state_in);
     json_t *args = json_pack("{s:s, s:s, s:I, s:s, s:o, s:i}", "instance_id", id, "host",
                              a->cfg.host, "seq", (json_int_t)agent_next_seq(a), "vm_state",
                              vm_state, "task_state",
