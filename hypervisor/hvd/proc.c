@@ -50,6 +50,11 @@ proc_dispatch(struct proc_ctx *ctx, const struct rpc_header *h, const uint8_t *b
         rpc_error_set(&e, VIR_ERR_RPC, VIR_FROM_RPC, "connection not open");
         goto error;
     }
+    if (p->writes && ctx->client->readonly) {
+        rpc_error_set(&e, VIR_ERR_OPERATION_DENIED, VIR_FROM_RPC, "read only access prevents %s",
+                      p->name);
+        goto error;
+    }
     if (body_len > p->args_max) {
         rpc_error_set(&e, VIR_ERR_RPC, VIR_FROM_RPC,
                       "arguments of %s too large (%zu bytes, at most %u)", p->name, body_len,

@@ -30,6 +30,7 @@ struct proc_entry {
     proc_fn fn;
     uint32_t args_max; /* bytes */
     bool before_open;  /* allowed before REMOTE_PROC_CONNECT_OPEN */
+    bool writes;       /* changes state: refused on a read-only connection */
 };
 
 /* Argument size classes. */

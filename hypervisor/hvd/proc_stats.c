@@ -236,6 +236,6 @@ cleanup:
 
 const struct proc_entry proc_stats_table[] = {
     {REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS, "connect_get_all_domain_stats",
-     p_get_all_domain_stats, PROC_ARGS_XML, false},
+     p_get_all_domain_stats, PROC_ARGS_XML, false, false},
 };
 const size_t proc_stats_count = ARRAY_SIZE(proc_stats_table);

@@ -118,6 +118,8 @@ rpc_error_prefix(int code)
         return ""; /* libvirt prints system errors bare */
     case VIR_ERR_OPERATION_TIMEOUT:
         return "Timed out during operation";
+    case VIR_ERR_OPERATION_DENIED:
+        return "operation forbidden";
     case VIR_ERR_AUTH_FAILED:
         return "authentication failed";
     default:

@@ -146,7 +146,10 @@ accept_clients(struct hvd_server *srv)
         c->next = srv->clients;
         srv->clients = c;
         srv->nclients++;
-        log_debug("client %d connected", fd);
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+            log_info("client %d connected: pid %d uid %d", fd, (int)cred.pid, (int)cred.uid);
     }
 }
 

@@ -28,8 +28,9 @@ struct hvd_event_cb {
 
 struct hvd_client {
     int fd;
-    bool open;    /* REMOTE_PROC_CONNECT_OPEN succeeded */
-    bool closing; /* drop once the output is flushed */
+    bool open;     /* REMOTE_PROC_CONNECT_OPEN succeeded */
+    bool readonly; /* opened with VIR_CONNECT_RO */
+    bool closing;  /* drop once the output is flushed */
     uint8_t *rbuf;
     size_t rlen;  /* bytes in rbuf */
     size_t rneed; /* frame length once known, else 0 */

@@ -309,6 +309,22 @@ check_dispatch(void)
     CHECK_INT(code, VIR_ERR_XML_ERROR);
     CHECK_INT(srv.reg.n, 0);
 
+    /* A read-only connection may look but not touch, whatever its client library checks. */
+    struct hvd_client ro;
+    memset(&ro, 0, sizeof(ro));
+    struct proc_ctx roctx = {&srv, &ro};
+    args.len = 0;
+    xdr_put_string_opt(&args, "nube:///system");
+    xdr_put_u32(&args, VIR_CONNECT_RO);
+    CHECK_INT(call(&roctx, 1, &args, &out, &code), RPC_OK);
+    CHECK(ro.readonly);
+    args.len = 0;
+    xdr_put_string(&args, "<domain type='qemu'><name>x</name></domain>");
+    CHECK_INT(call(&roctx, 11, &args, &out, &code), RPC_ERROR);
+    CHECK_INT(code, VIR_ERR_OPERATION_DENIED);
+    CHECK_INT(call(&roctx, 273, NULL, &out, &code), RPC_ERROR); /* reads still decode */
+    CHECK_INT(code, VIR_ERR_RPC);
+
     xdr_enc_free(&out);
     xdr_enc_free(&args);
 }
