@@ -12,7 +12,7 @@
  * average watts per unit of utilisation. */
 #include <math.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 void
 energy_model_linear(struct energy_model *m, double idle_watts, double max_watts)

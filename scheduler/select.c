@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "mem.h"
-#include "sched.h"
+#include "scheduler.h"
 
 /* Cheap, selective filters first: a host leaves at its first failure. */
 const struct sched_filter *const sched_filters[] = {

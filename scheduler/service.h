@@ -8,7 +8,7 @@
 
 #include "bus.h"
 #include "db.h"
-#include "sched.h"
+#include "scheduler.h"
 
 /* ---- hosts.c: the cached compute_node table ---- */
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 static bool
 affinity_filter(const struct sched_host *host, const struct sched_spec *spec,

@@ -2,7 +2,7 @@
  * younger than [compute] service_down_time, and not forced down). */
 #include <stdio.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 static bool
 compute_filter(const struct sched_host *host, const struct sched_spec *spec,

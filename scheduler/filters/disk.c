@@ -2,7 +2,7 @@
  * stays within local_gb times disk_allocation_ratio (as the claim checks). */
 #include <stdio.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 static bool
 disk_filter(const struct sched_host *host, const struct sched_spec *spec,

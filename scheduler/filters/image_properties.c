@@ -3,7 +3,7 @@
  * qemu; exe (a jail) needs exe. */
 #include <stdio.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 static const struct {
     const char *name;

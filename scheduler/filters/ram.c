@@ -2,7 +2,7 @@
  * ram_allocation_ratio (the same test as the claim's guarded UPDATE). */
 #include <stdio.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 static bool
 ram_filter(const struct sched_host *host, const struct sched_spec *spec,

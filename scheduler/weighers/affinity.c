@@ -3,7 +3,7 @@
  * instances get 0 everywhere (no effect after normalisation). */
 #include <string.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 static double
 affinity_weigher(const struct sched_host *host, const struct sched_spec *spec,

@@ -1,6 +1,6 @@
 /* CPUWeigher: free vCPUs (after the allocation ratio). A positive
  * [scheduler] cpu_weight_multiplier spreads, a negative one packs. */
-#include "sched.h"
+#include "scheduler.h"
 
 static double
 cpu_weigher(const struct sched_host *host, const struct sched_spec *spec,

@@ -4,7 +4,7 @@
  * (default 3.0) outweighs RAM and CPU spreading together (1.0 each), so new
  * instances go to busy, efficient hosts first; 0 turns it off, a negative
  * value prefers the hungriest host (only useful for tests). */
-#include "sched.h"
+#include "scheduler.h"
 
 static double
 energy_weigher(const struct sched_host *host, const struct sched_spec *spec,

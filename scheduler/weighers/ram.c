@@ -1,7 +1,7 @@
 /* RAMWeigher: free memory (after the allocation ratio). A positive
  * [scheduler] ram_weight_multiplier spreads instances over hosts, a negative
  * one packs them. */
-#include "sched.h"
+#include "scheduler.h"
 
 static double
 ram_weigher(const struct sched_host *host, const struct sched_spec *spec,

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 #define NOW 1700000000.0
 

@@ -2,8 +2,8 @@
  * weigher tables and the pure select step (no I/O), plus the daemon-side
  * pieces (configuration, host cache, claims, message handlers).
  * docs/compute-flow.md is the contract; scheduler/README.md the overview. */
-#ifndef NUBE_SCHED_H
-#define NUBE_SCHED_H
+#ifndef NUBE_SCHEDULER_H
+#define NUBE_SCHEDULER_H
 
 #include <stdbool.h>
 #include <stddef.h>
