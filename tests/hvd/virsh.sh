@@ -28,8 +28,9 @@ failures=0
 cleanup() {
     [[ -n $hvd_pid ]] && kill "$hvd_pid" 2>/dev/null && wait "$hvd_pid" 2>/dev/null
     [[ -n ${events_pid:-} ]] && kill "$events_pid" 2>/dev/null
+    [[ -n ${hvd2_pid:-} ]] && kill "$hvd2_pid" 2>/dev/null && wait "$hvd2_pid" 2>/dev/null
     # monitors outlive the daemon by design: stop the ones this test started
-    for st in "$tmp"/state/run/*/state.json; do
+    for st in "$tmp"/state/run/*/state.json "$tmp"/u/state/run/*/state.json; do
         [[ -f $st ]] || continue
         pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$st")
         [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null
@@ -313,6 +314,7 @@ else
     fi
     kill "$hvd2_pid"
     wait "$hvd2_pid"
+    hvd2_pid=""
 fi
 
 kill -0 "$hvd_pid" || fail "cloud-hvd died"
