@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -875,6 +876,7 @@ hvd_registry_open(struct hvd_registry *reg, const struct hvd_config *cfg, hvd_ev
     memset(reg, 0, sizeof(*reg));
     reg->cfg = cfg;
     reg->next_id = 1;
+    reg->lock_fd = -1;
     const char *subdirs[] = {"", "/domains", "/run", "/autostart"};
     for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
         _cleanup_free_ char *p = xasprintf("%s%s", cfg->state_dir, subdirs[i]);
@@ -885,6 +887,14 @@ hvd_registry_open(struct hvd_registry *reg, const struct hvd_config *cfg, hvd_ev
         if (cfg->monitor_user && on_path && chmod(p, 0711) < 0)
             return err_set_errno(err, ERR_IO, errno, "chmod %s", p);
     }
+    /* One daemon per state folder: a second one would fight over the monitors. */
+    _cleanup_free_ char *lock_path = xasprintf("%s/lock", cfg->state_dir);
+    reg->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (reg->lock_fd < 0)
+        return err_set_errno(err, ERR_IO, errno, "opening %s", lock_path);
+    if (flock(reg->lock_fd, LOCK_EX | LOCK_NB) < 0)
+        return err_set(err, ERR_CONFLICT, "another cloud-hvd uses the state folder %s",
+                       cfg->state_dir);
     load_definitions(reg);
     reattach_all(reg);
     reg->emit = emit_fn;
@@ -909,4 +919,7 @@ hvd_registry_close(struct hvd_registry *reg)
     free(reg->doms);
     reg->doms = NULL;
     reg->n = 0;
+    if (reg->lock_fd >= 0)
+        close(reg->lock_fd);
+    reg->lock_fd = -1;
 }

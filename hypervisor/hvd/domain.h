@@ -41,6 +41,7 @@ struct hvd_registry {
     int next_id;
     hvd_event_fn emit;
     void *emit_opaque;
+    int lock_fd; /* flock on <state_dir>/lock */
 };
 
 /* Load definitions, re-attach to monitors still running, autostart. */
