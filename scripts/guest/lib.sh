@@ -186,3 +186,19 @@ nube_cpio_newc() {
     (cd "$dir" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
         cpio --null -o -H newc -R 0:0 --reproducible --quiet) >"$out"
 }
+
+# nube_module_copy_unsigned SRC DEST: copy a module without its appended
+# signature (magic, struct module_signature with the big-endian signature
+# length in its last 4 bytes, signature). Verifying it costs a SHA-256 of the
+# whole module, slow under TCG; the kernel (MODULE_SIG_FORCE unset) loads an
+# unsigned module and marks itself tainted.
+nube_module_copy_unsigned() {
+    local src=$1 dest=$2 size siglen
+    if [[ "$(tail -c 28 "$src")" != "~Module signature appended~" ]]; then
+        cp "$src" "$dest"
+        return
+    fi
+    size=$(stat -c %s "$src")
+    siglen=$(tail -c 32 "$src" | head -c 4 | od -An -tu1 | awk '{print ($1*16777216)+($2*65536)+($3*256)+$4}')
+    head -c $((size - 28 - 12 - siglen)) "$src" >"$dest"
+}

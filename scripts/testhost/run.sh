@@ -74,13 +74,14 @@ nube_fetch_inputs "$cache"
 kmod_base="usr/lib/modules/$NUBE_KERNEL_RELEASE/kernel"
 
 # KVM on the emulated AMD-V CPU, and what compute hosts build networks with.
-host_modules=(irqbypass kvm kvm_amd tun tap bridge veth vhost_net '?vhost_vsock' 8021q vxlan
-    virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_net
-    virtio_blk failover net_failover)
+# Two chains, loaded in parallel by /init; more with --module (e.g. vxlan, 8021q).
+kvm_modules=(irqbypass kvm kvm_amd)
+host_modules=(tun tap bridge veth vhost_net virtio_ring virtio virtio_pci_legacy_dev
+    virtio_pci_modern_dev virtio_pci virtio_net virtio_blk failover net_failover)
 
 # ---- the base initramfs (busybox, modules, /init), cached by its inputs ----
 base_key="$({
-    echo "$NUBE_INPUT_VERSIONS ${host_modules[*]}"
+    echo "$NUBE_INPUT_VERSIONS ${kvm_modules[*]} ${host_modules[*]}"
     cat "$here/run.sh" "$here/init" "$scripts/guest/lib.sh"
 } | sha256sum | cut -c1-16)"
 base="$cache/testhost/base-$base_key.cpio"
@@ -101,12 +102,15 @@ if [[ ! -s $base ]]; then
         install -m 0755 "$here/init" "$broot/init"
         echo 'root:x:0:0:root:/root:/bin/sh' >"$broot/etc/passwd"
         echo 'root:x:0:' >"$broot/etc/group"
-        while read -r ko; do
-            rel="${ko#"$NUBE_KERNEL_DIR/lib/modules/$NUBE_KERNEL_RELEASE/kernel/"}"
-            mkdir -p "$broot/$kmod_base/$(dirname "$rel")"
-            cp "$ko" "$broot/$kmod_base/$rel"
-            echo "/$kmod_base/$rel" >>"$broot/etc/testhost/modules"
-        done < <(nube_modules_resolve "${host_modules[@]}")
+        for list in kvm host; do
+            if [[ $list == kvm ]]; then mods=("${kvm_modules[@]}"); else mods=("${host_modules[@]}"); fi
+            while read -r ko; do
+                rel="${ko#"$NUBE_KERNEL_DIR/lib/modules/$NUBE_KERNEL_RELEASE/kernel/"}"
+                mkdir -p "$broot/$kmod_base/$(dirname "$rel")"
+                nube_module_copy_unsigned "$ko" "$broot/$kmod_base/$rel"
+                echo "/$kmod_base/$rel" >>"$broot/etc/testhost/modules.$list"
+            done < <(nube_modules_resolve "${mods[@]}")
+        done
         nube_cpio_newc "$broot" "$base.tmp"
         mv "$base.tmp" "$base"
         ls -1t "$cache/testhost"/base-*.cpio | tail -n +3 | xargs -r rm -f
@@ -217,10 +221,17 @@ if ((net)); then
 fi
 : >"$tmp/out"
 t_boot=$(ms)
-qemu-system-x86_64 -nodefaults -no-user-config -machine q35 -accel tcg,thread=multi \
-    -cpu EPYC,+svm -smp "$cpus" -m "$memory" -display none -no-reboot \
-    -kernel "$NUBE_KERNEL_DIR/boot/vmlinuz-$NUBE_KERNEL_RELEASE" -initrd "$tmp/initrd" \
-    -append "console=ttyS0 panic=-1 quiet i8042.noaux i8042.nomux i8042.nopnp" \
+# The kernel: the ELF vmlinux through its PVH entry (no decompression under
+# TCG, no real-mode setup), else the bzImage.
+kernel="$NUBE_KERNEL_DIR/boot/vmlinuz-$NUBE_KERNEL_RELEASE"
+if [[ ${NUBE_TESTHOST_KERNEL:-pvh} == pvh ]]; then
+    "$scripts/build-guest-image.sh" "$cache/guest" >/dev/null
+    kernel="$cache/guest/vmlinux"
+fi
+qemu-system-x86_64 -nodefaults -no-user-config -machine "${NUBE_TESTHOST_MACHINE:-q35}" \
+    -accel tcg,thread=multi -cpu EPYC,+svm -smp "$cpus" -m "$memory" -display none -no-reboot \
+    -kernel "$kernel" -initrd "$tmp/initrd" \
+    -append "console=ttyS0 panic=-1 quiet cryptomgr.notests i8042.nokbd i8042.noaux i8042.nomux i8042.nopnp tsc=reliable ${NUBE_TESTHOST_APPEND:-}" \
     -serial "file:$tmp/console" -serial "file:$tmp/out" -serial "file:$tmp/rc" \
     "${netargs[@]}" >"$tmp/qemu.log" 2>&1 &
 qpid=$!
@@ -233,7 +244,7 @@ watchdog() {
 }
 watchdog </dev/null >/dev/null 2>&1 &
 dog=$!
-tail -n +1 -f --pid="$qpid" "$tmp/out" 2>/dev/null | tr -d '\r' &
+tail -s 0.1 -n +1 -f --pid="$qpid" "$tmp/out" 2>/dev/null | tr -d '\r' &
 tailpid=$!
 set +e
 wait "$qpid"
