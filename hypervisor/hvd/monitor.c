@@ -345,7 +345,7 @@ monitor_connect(struct monitor_conn *c, const char *path, unsigned timeout_ms, s
         close(fd);
         if (now_ms() >= deadline)
             break;
-        usleep(20000);
+        usleep(2000);
     }
     return rpc_error_set(e, VIR_ERR_OPERATION_FAILED, VIR_FROM_NONE,
                          "cannot connect to monitor socket %s: %s", path, strerror(last));
