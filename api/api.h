@@ -47,6 +47,9 @@ struct api_route_table {
     enum api_error_style errors;
     const struct api_route *routes;
     size_t nroutes;
+    /* Also send the request id under this header (nova: "X-Compute-Request-Id"),
+     * on every response of the family, errors included; NULL for none. */
+    const char *request_id_header;
 };
 
 /* ---- the router (router.c), pure and unit-tested ---- */

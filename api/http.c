@@ -351,6 +351,8 @@ api_queue(struct api_req *req)
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "X-OpenStack-Request-Id", req->req_id);
+    if (req->match.table && req->match.table->request_id_header)
+        MHD_add_response_header(resp, req->match.table->request_id_header, req->req_id);
     if (req->content_type)
         MHD_add_response_header(resp, "Content-Type", req->content_type);
     for (int i = 0; i < req->nresp_headers; i++)

@@ -84,5 +84,5 @@ static const struct api_route routes[] = {
 };
 
 const struct api_route_table identity_catalog_routes = {
-    "identity_catalog", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes),
+    "identity_catalog", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes), NULL,
 };

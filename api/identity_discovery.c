@@ -37,5 +37,5 @@ static const struct api_route routes[] = {
 };
 
 const struct api_route_table identity_discovery_routes = {
-    "identity_discovery", "/", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes),
+    "identity_discovery", "/", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes), NULL,
 };

@@ -52,5 +52,5 @@ static const struct api_route routes[] = {
 };
 
 const struct api_route_table identity_domains_routes = {
-    "identity_domains", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes),
+    "identity_domains", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes), NULL,
 };

@@ -204,5 +204,5 @@ static const struct api_route routes[] = {
 };
 
 const struct api_route_table identity_projects_routes = {
-    "identity_projects", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes),
+    "identity_projects", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes), NULL,
 };

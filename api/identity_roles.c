@@ -282,5 +282,5 @@ static const struct api_route routes[] = {
 };
 
 const struct api_route_table identity_roles_routes = {
-    "identity_roles", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes),
+    "identity_roles", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes), NULL,
 };

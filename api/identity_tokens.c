@@ -407,5 +407,5 @@ static const struct api_route routes[] = {
 };
 
 const struct api_route_table identity_tokens_routes = {
-    "identity_tokens", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes),
+    "identity_tokens", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes), NULL,
 };

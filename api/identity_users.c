@@ -276,5 +276,5 @@ static const struct api_route routes[] = {
 };
 
 const struct api_route_table identity_users_routes = {
-    "identity_users", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes),
+    "identity_users", "/v3", API_ERRORS_KEYSTONE, routes, ARRAY_SIZE(routes), NULL,
 };

@@ -32,14 +32,18 @@ static const struct api_route id_routes[] = {
     {"HEAD", "/v3/auth/tokens", h_other, 0, 0},
     {"GET", "/v3/auth/tokens", h_dummy, 0, 0},
 };
-static const struct api_route_table id_table = {"identity", "/v3", API_ERRORS_KEYSTONE, id_routes,
-                                                ARRAY_SIZE(id_routes)};
+static const struct api_route_table id_table = {
+    "identity", "/v3", API_ERRORS_KEYSTONE, id_routes, ARRAY_SIZE(id_routes), NULL};
 
 static const struct api_route nova_routes[] = {
     {"GET", "/compute/v2.1/servers/{server_id}", h_dummy, 0, 0},
 };
-static const struct api_route_table nova_table = {"compute", "/compute", API_ERRORS_NOVA,
-                                                  nova_routes, ARRAY_SIZE(nova_routes)};
+static const struct api_route_table nova_table = {"compute",
+                                                  "/compute",
+                                                  API_ERRORS_NOVA,
+                                                  nova_routes,
+                                                  ARRAY_SIZE(nova_routes),
+                                                  "X-Compute-Request-Id"};
 
 int
 main(void)
