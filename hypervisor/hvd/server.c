@@ -86,6 +86,24 @@ emit_event(void *opaque, const struct hvd_domain *d, int event, int detail)
     xdr_enc_free(&x);
 }
 
+/* mkdir -p of the folders above @path (not @path itself). */
+static int
+mkdir_parents(const char *path, mode_t mode)
+{
+    char *p = xstrdup(path);
+    int rc = 0;
+    for (char *slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        if (mkdir(p, mode) < 0 && errno != EEXIST) {
+            rc = -1;
+            break;
+        }
+        *slash = '/';
+    }
+    free(p);
+    return rc;
+}
+
 int
 server_init(struct hvd_server *srv, const struct hvd_config *cfg, struct err *err)
 {
@@ -98,6 +116,8 @@ server_init(struct hvd_server *srv, const struct hvd_config *cfg, struct err *er
         return err_set(err, ERR_INVALID, "socket path too long: %s", cfg->socket_path);
     strcpy(sa.sun_path, cfg->socket_path);
 
+    if (mkdir_parents(cfg->state_dir, 0755) < 0)
+        return err_set_errno(err, ERR_IO, errno, "creating %s", cfg->state_dir);
     if (hvd_registry_open(&srv->reg, cfg, emit_event, srv, err) < 0)
         return -1;
 
@@ -111,6 +131,8 @@ server_init(struct hvd_server *srv, const struct hvd_config *cfg, struct err *er
     }
     close(fd);
     unlink(cfg->socket_path);
+    if (mkdir_parents(cfg->socket_path, 0755) < 0)
+        return err_set_errno(err, ERR_IO, errno, "creating the folder of %s", cfg->socket_path);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return err_set_errno(err, ERR_IO, errno, "socket");
