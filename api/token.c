@@ -144,6 +144,13 @@ token_open(const struct token_keys *keys, const char *token, int64_t now_us,
     long rlen = crypto_b64url_decode(token, slen, raw, sizeof(raw));
     if (rlen < 1 + CRYPTO_SEAL_OVERHEAD + 3 || raw[0] != TOKEN_VERSION)
         return err_set(err, ERR_UNAUTHORIZED, bad);
+    /* one spelling per token: the unused low bits of the last character must be
+     * zero, or "...A" and "...B" would both open */
+    char *canon = crypto_b64url_encode(raw, (size_t)rlen);
+    bool canonical = strcmp(canon, token) == 0;
+    free(canon);
+    if (!canonical)
+        return err_set(err, ERR_UNAUTHORIZED, bad);
     size_t ctlen = (size_t)rlen - 1;
     size_t ptlen = ctlen - CRYPTO_SEAL_OVERHEAD;
     if (ptlen > TOKEN_PAYLOAD_MAX)
