@@ -104,12 +104,14 @@ qemu_argv(const struct hvd_vm *vm, bool paused)
         arg2(&a, "-initrd", xstrdup(def->initrd));
     if (def->cmdline)
         arg2(&a, "-append", xstrdup(def->cmdline));
+    /* I/O errors go to the guest (werror/rerror=report): QEMU's default would
+     * pause the VM on ENOSPC behind our back. */
     for (size_t i = 0; i < def->ndisks; i++) {
         const struct domain_disk *d = &def->disks[i];
         _cleanup_free_ char *p = qemu_escape(d->source);
         arg2(&a, "-drive",
-             xasprintf("file=%s,format=%s,if=none,id=drive-%s%s", p, d->format, d->target,
-                       d->readonly ? ",readonly=on" : ""));
+             xasprintf("file=%s,format=%s,if=none,id=drive-%s,werror=report,rerror=report%s", p,
+                       d->format, d->target, d->readonly ? ",readonly=on" : ""));
         arg2(&a, "-device",
              xasprintf("virtio-blk-pci,drive=drive-%s,id=%s%s", d->target, d->target,
                        (!def->kernel && i == 0) ? ",bootindex=1" : ""));
