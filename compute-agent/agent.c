@@ -26,8 +26,8 @@ add_type(struct agent *a, const char *type)
 }
 
 int
-agent_init(struct agent *a, struct compute_config *cfg_take, agent_emit_fn emit,
-           void *emit_opaque, struct err *err)
+agent_init(struct agent *a, struct compute_config *cfg_take, agent_emit_fn emit, void *emit_opaque,
+           struct err *err)
 {
     memset(a, 0, sizeof(*a));
     a->cfg = *cfg_take;
@@ -81,9 +81,9 @@ agent_init(struct agent *a, struct compute_config *cfg_take, agent_emit_fn emit,
     struct err e = ERR_INIT;
     if (host_cpu_read(a->cfg.proc_dir, &a->cpu, &e) < 0)
         log_warn("host %s: %s", a->cfg.host, e.msg);
-    log_info("host %s: %s (%s %lu), new domains of type %s, %s disks, power from %s",
-             a->cfg.host, a->cfg.libvirt_uri, a->caps.hypervisor_type, a->caps.hypervisor_version,
-             a->virt_type, a->disk_kind == DISK_RAW_COPY ? "raw" : "qcow2 overlay",
+    log_info("host %s: %s (%s %lu), new domains of type %s, %s disks, power from %s", a->cfg.host,
+             a->cfg.libvirt_uri, a->caps.hypervisor_type, a->caps.hypervisor_version, a->virt_type,
+             a->disk_kind == DISK_RAW_COPY ? "raw" : "qcow2 overlay",
              power_source_name(a->power.source));
     return 0;
 }

@@ -17,11 +17,11 @@
  * <instances_dir>/<id>/instance.json so a restarted agent still knows. */
 struct agent_record {
     char id[37];
-    char vm_state[16];     /* building, active, stopped, paused, suspended, error */
-    int power_state;       /* enum compute_power, as last reported */
-    bool suspend_paused;   /* suspended without managed save: vCPUs paused */
-    char launched_at[32];  /* ISO 8601 UTC, "" before the first start */
-    json_t *spec;          /* the instance object (no token) */
+    char vm_state[16];    /* building, active, stopped, paused, suspended, error */
+    int power_state;      /* enum compute_power, as last reported */
+    bool suspend_paused;  /* suspended without managed save: vCPUs paused */
+    char launched_at[32]; /* ISO 8601 UTC, "" before the first start */
+    json_t *spec;         /* the instance object (no token) */
 };
 
 /* How events leave the agent: bus_cast on the real bus; tests collect them. */
@@ -32,8 +32,8 @@ struct agent {
     struct compute_config cfg;
     struct compute_driver *drv;
     struct compute_driver_caps caps;
-    char virt_type[16];             /* the <domain type> of new domains */
-    char domain_types[8][16];       /* reported in heartbeats */
+    char virt_type[16];       /* the <domain type> of new domains */
+    char domain_types[8][16]; /* reported in heartbeats */
     size_t ndomain_types;
     enum disk_kind disk_kind;
     agent_emit_fn emit;
@@ -41,7 +41,7 @@ struct agent {
     int64_t last_seq;
     struct agent_record *recs;
     size_t nrecs, caprecs;
-    char (*unknown)[37];            /* nube-* domains with no record: reported, not touched */
+    char (*unknown)[37]; /* nube-* domains with no record: reported, not touched */
     size_t nunknown;
     struct power_meter power;
     struct host_cpu_sample cpu;

@@ -213,8 +213,8 @@ disk_image_get(const struct disk_config *dc, const struct compute_image *img, ch
         /* The cache holds raw files: overlays name them with -F raw, and kvm
          * domains take raw disks only (as Nova's force_raw_images). */
         conv = xasprintf("%s.raw", tmp);
-        const char *argv[] = {dc->qemu_img, "convert", "-f", "qcow2", "-O", "raw", "-S", "4k",
-                              tmp,          conv,      NULL};
+        const char *argv[] = {dc->qemu_img, "convert", "-f", "qcow2", "-O", "raw",
+                              "-S",         "4k",      tmp,  conv,    NULL};
         if (run(argv, err) < 0) {
             err_prefix(err, "converting image %s to raw", img->id);
             goto cleanup;
@@ -350,8 +350,8 @@ disk_instance_create(const struct disk_config *dc, enum disk_kind kind, const ch
     } else {
         char sizearg[32];
         snprintf(sizearg, sizeof(sizearg), "%llu", (unsigned long long)size);
-        const char *argv_b[] = {dc->qemu_img, "create", "-q", "-f", "qcow2", "-b", backing,
-                                "-F",         "raw",    tmp,  sizearg, NULL};
+        const char *argv_b[] = {dc->qemu_img, "create", "-q",  "-f", "qcow2", "-b",
+                                backing,      "-F",     "raw", tmp,  sizearg, NULL};
         const char *argv_n[] = {dc->qemu_img, "create", "-q", "-f", "qcow2", tmp, sizearg, NULL};
         rc = run(backing ? argv_b : argv_n, err);
     }

@@ -50,8 +50,7 @@ buf_text(struct buf *b, const char *s)
 }
 
 /* printf where every %s argument is escaped: the format itself is trusted. */
-static void __attribute__((format(printf, 2, 3)))
-buf_fmt(struct buf *b, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) buf_fmt(struct buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -89,8 +88,7 @@ domain_xml_build(const struct domain_xml_input *in, struct err *err)
     const struct compute_instance *inst = in->inst;
     bool pv = strcmp(inst->vm_mode, "xen") == 0;
     if (pv && !in->kernel_path)
-        return err_set(err, ERR_INVALID, "instance %s: vm_mode xen needs a kernel", inst->id),
-               NULL;
+        return err_set(err, ERR_INVALID, "instance %s: vm_mode xen needs a kernel", inst->id), NULL;
     if (!pv && !in->disk_path)
         return err_set(err, ERR_INVALID, "instance %s: vm_mode hvm needs a root disk", inst->id),
                NULL;

@@ -12,14 +12,14 @@
 
 struct compute_domain {
     char name[64];
-    int power_state;       /* enum compute_power */
-    bool managed_save;     /* shut off with a saved memory image (suspended) */
+    int power_state;   /* enum compute_power */
+    bool managed_save; /* shut off with a saved memory image (suspended) */
 };
 
 struct compute_driver_caps {
-    char types[8][16];     /* guest domain types the hypervisor lists (kvm, qemu, test...) */
+    char types[8][16]; /* guest domain types the hypervisor lists (kvm, qemu, test...) */
     size_t ntypes;
-    bool hw_virt;          /* the host CPU has vmx or svm: kvm can run stock kernels */
+    bool hw_virt; /* the host CPU has vmx or svm: kvm can run stock kernels */
     char hypervisor_type[32];
     unsigned long hypervisor_version;
 };

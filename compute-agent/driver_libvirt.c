@@ -46,7 +46,7 @@ lv_error(struct err *err, const char *what, const char *name)
         case VIR_ERR_RPC:
         case VIR_ERR_SYSTEM_ERROR:
             code = e->domain == VIR_FROM_RPC || e->domain == VIR_FROM_REMOTE ? ERR_UNAVAILABLE
-                                                                               : ERR_IO;
+                                                                             : ERR_IO;
             break;
         default:
             break;
@@ -176,7 +176,7 @@ lv_define(struct compute_driver *drv, const char *xml, struct err *err)
 }
 
 #define LV_DOMAIN_OP(fn, what, call)                                                               \
-    static int fn(struct compute_driver *drv, const char *name, struct err *err)                  \
+    static int fn(struct compute_driver *drv, const char *name, struct err *err)                   \
     {                                                                                              \
         virDomainPtr dom = lookup(lv(drv), name, err);                                             \
         if (!dom)                                                                                  \
@@ -270,8 +270,7 @@ dom_state(virDomainPtr dom, struct compute_domain *out, struct err *err)
 }
 
 static int
-lv_state(struct compute_driver *drv, const char *name, struct compute_domain *out,
-         struct err *err)
+lv_state(struct compute_driver *drv, const char *name, struct compute_domain *out, struct err *err)
 {
     virDomainPtr dom = lookup(lv(drv), name, err);
     if (!dom)

@@ -142,8 +142,8 @@ compute_instance_parse(const json_t *obj, struct compute_instance *inst, struct 
 
     json_t *image = json_get_obj(obj, "image");
     if (image_parse(image, "image", &inst->image, true, disk_formats, err) < 0 ||
-        image_parse(json_object_get(obj, "kernel"), "kernel", &inst->kernel, false,
-                    kernel_formats, err) < 0 ||
+        image_parse(json_object_get(obj, "kernel"), "kernel", &inst->kernel, false, kernel_formats,
+                    err) < 0 ||
         image_parse(json_object_get(obj, "ramdisk"), "ramdisk", &inst->ramdisk, false,
                     ramdisk_formats, err) < 0)
         goto fail;
@@ -196,10 +196,10 @@ image_to_json(const struct compute_image *img)
 json_t *
 compute_instance_to_json(const struct compute_instance *inst)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "id", inst->id, "name",
-                          inst->name, "hostname", inst->hostname, "vm_mode", inst->vm_mode,
-                          "vcpus", (json_int_t)inst->vcpus, "memory_mb",
-                          (json_int_t)inst->memory_mb, "root_gb", (json_int_t)inst->root_gb);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "id", inst->id, "name", inst->name,
+                          "hostname", inst->hostname, "vm_mode", inst->vm_mode, "vcpus",
+                          (json_int_t)inst->vcpus, "memory_mb", (json_int_t)inst->memory_mb,
+                          "root_gb", (json_int_t)inst->root_gb);
     json_t *image = image_to_json(&inst->image);
     json_t *props = json_object();
     if (inst->cmdline)

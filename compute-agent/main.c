@@ -46,10 +46,9 @@ on_message(struct bus *bus, const struct bus_msg *msg, void *opaque)
     if (call) {
         struct err e = ERR_INIT;
         int rc = reply ? bus_reply(bus, msg, reply, &e)
-                       : bus_reply_error(bus, msg,
-                                         err.code ? &err
-                                                  : &(struct err){ERR_INTERNAL, 0, "no answer"},
-                                         &e);
+                       : bus_reply_error(
+                             bus, msg,
+                             err.code ? &err : &(struct err){ERR_INTERNAL, 0, "no answer"}, &e);
         json_decref(reply);
         if (rc < 0)
             log_warn("%s: reply not sent: %s", msg->method, e.msg);

@@ -44,14 +44,13 @@ agent_report(struct agent *a, const char *id, const char *vm_state_in, const cha
     struct agent_record *r = agent_record_find(a, id);
     char vm_state[16]; /* @vm_state_in may be the record's own buffer */
     snprintf(vm_state, sizeof(vm_state), "%s", vm_state_in);
-    json_t *args = json_pack("{s:s, s:s, s:I, s:s, s:o, s:i}", "instance_id", id, "host",
-                             a->cfg.host, "seq", (json_int_t)agent_next_seq(a), "vm_state",
-                             vm_state, "task_state",
-                             task_state ? json_string(task_state) : json_null(), "power_state",
-                             power_state);
+    json_t *args =
+        json_pack("{s:s, s:s, s:I, s:s, s:o, s:i}", "instance_id", id, "host", a->cfg.host, "seq",
+                  (json_int_t)agent_next_seq(a), "vm_state", vm_state, "task_state",
+                  task_state ? json_string(task_state) : json_null(), "power_state", power_state);
     if (fault_msg)
-        json_object_set_new(args, "fault", json_pack("{s:i, s:s}", "code", 500, "message",
-                                                     fault_msg));
+        json_object_set_new(args, "fault",
+                            json_pack("{s:i, s:s}", "code", 500, "message", fault_msg));
     if (r && r->launched_at[0])
         json_object_set_new(args, "launched_at", json_string(r->launched_at));
     int rc = a->emit(a->emit_opaque, BUS_TOPIC_EVENTS, "instance_update", args, err);
@@ -119,8 +118,7 @@ agent_define(struct agent *a, struct agent_record *r, struct err *err)
     /* A kernel image without a root disk image gets a blank one of root_gb
      * (none when root_gb is 0: the initrd is the whole system). */
     bool have_disk = image || inst.root_gb > 0;
-    if (have_disk &&
-        disk_instance_create(&dc, a->disk_kind, image, inst.root_gb, disk, err) < 0)
+    if (have_disk && disk_instance_create(&dc, a->disk_kind, image, inst.root_gb, disk, err) < 0)
         goto cleanup;
     struct domain_xml_input in = {
         .inst = &inst,
@@ -186,8 +184,8 @@ build_fail(struct agent *a, const char *id, const char *reason)
     struct err e = ERR_INIT;
     if (teardown(a, id, &e) < 0)
         log_error("instance %s: cleanup after a failed build: %s", id, e.msg);
-    json_t *args = json_pack("{s:s, s:s, s:s}", "instance_id", id, "host", a->cfg.host, "reason",
-                             reason);
+    json_t *args =
+        json_pack("{s:s, s:s, s:s}", "instance_id", id, "host", a->cfg.host, "reason", reason);
     err_clear(&e);
     int rc = a->emit(a->emit_opaque, BUS_TOPIC_SCHEDULER, "build_failed", args, &e);
     json_decref(args);
@@ -293,9 +291,8 @@ op_delete(struct agent *a, const json_t *args, json_t **reply, struct err *err)
                    ? AGENT_RETRY
                    : AGENT_DONE;
     }
-    return agent_report(a, iid, "deleted", NULL, COMPUTE_POWER_NOSTATE, NULL, err) < 0
-               ? AGENT_RETRY
-               : AGENT_DONE;
+    return agent_report(a, iid, "deleted", NULL, COMPUTE_POWER_NOSTATE, NULL, err) < 0 ? AGENT_RETRY
+                                                                                       : AGENT_DONE;
 }
 
 /* ---- power operations ---- */
@@ -341,9 +338,8 @@ op_failed(struct agent *a, const char *id, const char *name, const char *vm_stat
 {
     bool exists;
     int power = domain_power(a, name, &exists, NULL);
-    return agent_report(a, id, vm_state_if_unchanged, NULL, power, why->msg, err) < 0
-               ? AGENT_RETRY
-               : AGENT_DONE;
+    return agent_report(a, id, vm_state_if_unchanged, NULL, power, why->msg, err) < 0 ? AGENT_RETRY
+                                                                                      : AGENT_DONE;
 }
 
 static int
@@ -518,8 +514,7 @@ op_console(struct agent *a, const json_t *args, json_t **reply, struct err *err)
     if (len && !json_is_null(len)) {
         if (!json_is_integer(len) || json_integer_value(len) < 0 ||
             json_integer_value(len) > CONSOLE_MAX_LINES)
-            return err_set(err, ERR_INVALID, "length must be an integer 0..%d",
-                           CONSOLE_MAX_LINES),
+            return err_set(err, ERR_INVALID, "length must be an integer 0..%d", CONSOLE_MAX_LINES),
                    AGENT_DONE;
         length = json_integer_value(len);
     }
@@ -546,11 +541,11 @@ static const struct {
     agent_op_fn fn;
     bool call;
 } agent_ops[] = {
-    {"build_instance", op_build, false},    {"delete_instance", op_delete, false},
-    {"stop_instance", op_stop, false},      {"start_instance", op_start, false},
-    {"reboot_instance", op_reboot, false},  {"pause_instance", op_pause, false},
+    {"build_instance", op_build, false},     {"delete_instance", op_delete, false},
+    {"stop_instance", op_stop, false},       {"start_instance", op_start, false},
+    {"reboot_instance", op_reboot, false},   {"pause_instance", op_pause, false},
     {"unpause_instance", op_unpause, false}, {"suspend_instance", op_suspend, false},
-    {"resume_instance", op_resume, false},  {"get_console_output", op_console, true},
+    {"resume_instance", op_resume, false},   {"get_console_output", op_console, true},
 };
 
 bool

@@ -59,8 +59,7 @@ agent_sync(struct agent *a, bool force, struct err *err)
             continue;
         if (agent_tombstone_exists(a, id)) {
             struct err e = ERR_INIT;
-            log_warn("instance %s: deleted, but domain %s exists: removing it", id,
-                     doms[i].name);
+            log_warn("instance %s: deleted, but domain %s exists: removing it", id, doms[i].name);
             if (a->drv->ops->destroy(a->drv, doms[i].name, &e) < 0 ||
                 a->drv->ops->undefine(a->drv, doms[i].name, &e) < 0)
                 log_error("instance %s: %s", id, e.msg);

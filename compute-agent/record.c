@@ -73,9 +73,9 @@ agent_record_drop(struct agent *a, const char *id)
 int
 agent_record_save(struct agent *a, const struct agent_record *r, struct err *err)
 {
-    json_t *o = json_pack("{s:O, s:s, s:i, s:b, s:s}", "instance", r->spec, "vm_state",
-                          r->vm_state, "power_state", r->power_state, "suspend_paused",
-                          r->suspend_paused, "launched_at", r->launched_at);
+    json_t *o = json_pack("{s:O, s:s, s:i, s:b, s:s}", "instance", r->spec, "vm_state", r->vm_state,
+                          "power_state", r->power_state, "suspend_paused", r->suspend_paused,
+                          "launched_at", r->launched_at);
     char *path = agent_instance_file(a, r->id, "instance.json");
     char *tmp = xasprintf("%s.tmp", path);
     int rc = 0;

@@ -36,8 +36,8 @@ get_double(const struct config *cfg, const char *key, double dflt, double min, d
     if (config_get_double(cfg, section, key, dflt, out, err) < 0)
         return -1;
     if (!(*out >= min && *out <= max))
-        return err_set(err, ERR_INVALID, "[compute] %s = %g is out of range %g..%g", key, *out,
-                       min, max);
+        return err_set(err, ERR_INVALID, "[compute] %s = %g is out of range %g..%g", key, *out, min,
+                       max);
     return 0;
 }
 
@@ -49,7 +49,8 @@ compute_config_load(struct compute_config *c, const struct config *cfg, struct e
     if (gethostname(hostname, sizeof(hostname) - 1) < 0)
         strcpy(hostname, "localhost");
     c->host = xstrdup(get(cfg, "host", hostname));
-    c->libvirt_uri = xstrdup(get(cfg, "libvirt_uri", "nube+unix:///system?socket=/run/nube/hvd.sock"));
+    c->libvirt_uri =
+        xstrdup(get(cfg, "libvirt_uri", "nube+unix:///system?socket=/run/nube/hvd.sock"));
     c->instances_dir = xstrdup(get(cfg, "instances_dir", "/var/lib/nube/instances"));
     c->image_cache_dir = xstrdup(get(cfg, "image_cache_dir", "/var/lib/nube/image-cache"));
     c->availability_zone = xstrdup(get(cfg, "availability_zone", "nova"));
@@ -62,7 +63,8 @@ compute_config_load(struct compute_config *c, const struct config *cfg, struct e
         get_long(cfg, "max_image_mb", 65536, 1, 16L << 20, &c->max_image_mb, err) < 0 ||
         get_long(cfg, "reserved_host_memory_mb", 512, 0, 1L << 30, &c->reserved_host_memory_mb,
                  err) < 0 ||
-        get_long(cfg, "reserved_host_disk_gb", 0, 0, 1L << 30, &c->reserved_host_disk_gb, err) < 0 ||
+        get_long(cfg, "reserved_host_disk_gb", 0, 0, 1L << 30, &c->reserved_host_disk_gb, err) <
+            0 ||
         get_double(cfg, "idle_watts", 60, 0, 100000, &c->idle_watts, err) < 0 ||
         get_double(cfg, "max_watts", 200, 0, 100000, &c->max_watts, err) < 0 ||
         get_double(cfg, "cpu_allocation_ratio", 4.0, 0.01, 1000, &c->cpu_allocation_ratio, err) <
@@ -73,8 +75,8 @@ compute_config_load(struct compute_config *c, const struct config *cfg, struct e
             0)
         goto fail;
     if (c->max_watts < c->idle_watts) {
-        err_set(err, ERR_INVALID, "[compute] max_watts (%g) is below idle_watts (%g)",
-                c->max_watts, c->idle_watts);
+        err_set(err, ERR_INVALID, "[compute] max_watts (%g) is below idle_watts (%g)", c->max_watts,
+                c->idle_watts);
         goto fail;
     }
     char topic[300];

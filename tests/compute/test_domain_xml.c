@@ -84,7 +84,8 @@ main(int argc, char **argv)
     CHECK_INT(parse(PV_KERNEL_IMAGE, &inst, &err), 0);
     struct domain_xml_input in = {.inst = &inst,
                                   .virt_type = "qemu",
-                                  .kernel_path = "/cache/img-kernel-d41d8cd98f00b204e9800998ecf8427e",
+                                  .kernel_path =
+                                      "/cache/img-kernel-d41d8cd98f00b204e9800998ecf8427e",
                                   .initrd_path = "/cache/img-initrd-any",
                                   .console_path = "/inst/0b1c6a4e/console.log"};
     char *xml = domain_xml_build(&in, &err);

@@ -83,11 +83,11 @@ last_is(const char *id, const char *vm_state, const char *task_state, int power)
     json_int_t ps = -1;
     json_get_int(a, "power_state", &ps);
     int ok = vs && !strcmp(vs, vm_state) && ps == power &&
-             (task_state ? ts && !strcmp(ts, task_state) : json_is_null(json_object_get(a, "task_state")));
+             (task_state ? ts && !strcmp(ts, task_state)
+                         : json_is_null(json_object_get(a, "task_state")));
     if (!ok)
         fprintf(stderr, "last update of %s: %s/%s/%lld, expected %s/%s/%d\n", id, vs,
-                ts ? ts : "null", (long long)ps, vm_state, task_state ? task_state : "null",
-                power);
+                ts ? ts : "null", (long long)ps, vm_state, task_state ? task_state : "null", power);
     return ok;
 }
 
@@ -200,8 +200,7 @@ count_files(const char *dir)
     return n;
 }
 
-static bool __attribute__((format(printf, 1, 2)))
-exists(const char *fmt, ...)
+static bool __attribute__((format(printf, 1, 2))) exists(const char *fmt, ...)
 {
     char path[1024];
     va_list ap;
@@ -312,8 +311,9 @@ main(void)
     uint64_t vsize = 0;
     CHECK_INT(disk_virtual_size(path, &vsize, &err), 0);
     CHECK_INT(vsize, 1LL << 30); /* root_gb 1 > the 64 MiB image */
-    snprintf(cmd, sizeof(cmd), "qemu-img info %s/instances/%s/disk | grep -q 'backing file: %s/cache/root-1-%s'",
-             tmp, HVM2, tmp, md5);
+    snprintf(cmd, sizeof(cmd),
+             "qemu-img info %s/instances/%s/disk | grep -q 'backing file: %s/cache/root-1-%s'", tmp,
+             HVM2, tmp, md5);
     CHECK_INT(system(cmd), 0);
 
     /* ---- power operations ---- */
@@ -328,19 +328,19 @@ main(void)
     CHECK_INT(cast("start_instance", HVM1), AGENT_DONE);
     CHECK(last_is(HVM1, "active", NULL, 1));
     events_clear();
-    CHECK_INT(run("reboot_instance", "{\"instance_id\": \"" HVM1 "\", \"type\": \"SOFT\"}", NULL,
-                  &err),
-              AGENT_DONE);
+    CHECK_INT(
+        run("reboot_instance", "{\"instance_id\": \"" HVM1 "\", \"type\": \"SOFT\"}", NULL, &err),
+        AGENT_DONE);
     CHECK_INT(updates_of(HVM1), 2);
     CHECK_STR(json_get_str(events[update_at(HVM1, 0)].args, "task_state"), "reboot_started");
     CHECK(last_is(HVM1, "active", NULL, 1));
-    CHECK_INT(run("reboot_instance", "{\"instance_id\": \"" HVM1 "\", \"type\": \"HARD\"}", NULL,
-                  &err),
-              AGENT_DONE);
+    CHECK_INT(
+        run("reboot_instance", "{\"instance_id\": \"" HVM1 "\", \"type\": \"HARD\"}", NULL, &err),
+        AGENT_DONE);
     CHECK(last_is(HVM1, "active", NULL, 1));
-    CHECK_INT(run("reboot_instance", "{\"instance_id\": \"" HVM1 "\", \"type\": \"WARM\"}", NULL,
-                  &err),
-              AGENT_BAD);
+    CHECK_INT(
+        run("reboot_instance", "{\"instance_id\": \"" HVM1 "\", \"type\": \"WARM\"}", NULL, &err),
+        AGENT_BAD);
     CHECK_INT(cast("pause_instance", HVM1), AGENT_DONE);
     CHECK(last_is(HVM1, "paused", NULL, 3));
     CHECK_INT(domain_power(HVM1, NULL), COMPUTE_POWER_PAUSED);
@@ -379,14 +379,13 @@ main(void)
         fclose(f);
     }
     json_t *reply = NULL;
-    CHECK_INT(run("get_console_output", "{\"instance_id\": \"" PV "\", \"length\": 2}", &reply,
-                  &err),
-              AGENT_DONE);
+    CHECK_INT(
+        run("get_console_output", "{\"instance_id\": \"" PV "\", \"length\": 2}", &reply, &err),
+        AGENT_DONE);
     CHECK(reply != NULL);
     CHECK_STR(json_get_str(reply, "output"), "line two ??\nnube-guest ready\n");
     json_decref(reply);
-    CHECK_INT(run("get_console_output", "{\"instance_id\": \"" PV "\"}", &reply, &err),
-              AGENT_DONE);
+    CHECK_INT(run("get_console_output", "{\"instance_id\": \"" PV "\"}", &reply, &err), AGENT_DONE);
     CHECK_STR(json_get_str(reply, "output"),
               "[    0.000000] Linux version\nline two ??\nnube-guest ready\n");
     json_decref(reply);
@@ -394,9 +393,9 @@ main(void)
               AGENT_DONE);
     CHECK(reply == NULL);
     CHECK_INT(err.code, ERR_NOT_FOUND);
-    CHECK_INT(run("get_console_output", "{\"instance_id\": \"" PV "\", \"length\": -1}", &reply,
-                  &err),
-              AGENT_DONE);
+    CHECK_INT(
+        run("get_console_output", "{\"instance_id\": \"" PV "\", \"length\": -1}", &reply, &err),
+        AGENT_DONE);
     CHECK(reply == NULL);
     CHECK_INT(err.code, ERR_INVALID);
     CHECK(agent_method_is_call("get_console_output"));
@@ -511,14 +510,15 @@ main(void)
     CHECK(last_is(HVM1, "stopped", NULL, 4));
     CHECK(last_is(HVM2, "stopped", NULL, 4));
     CHECK_INT(domains_named(PV), 1);
-    CHECK_INT(domains_named(BAD2), 0); /* tombstoned: removed */
+    CHECK_INT(domains_named(BAD2), 0);  /* tombstoned: removed */
     CHECK_INT(domains_named(GHOST), 1); /* unknown: left alone, reported */
     hb = agent_heartbeat_build(&agent, 1e9 + 10);
     json_t *ids = json_get_array(hb, "instances");
     bool ghost_listed = false;
     size_t i;
     json_t *val;
-    json_array_foreach(ids, i, val) ghost_listed |= !strcmp(json_string_value(val), GHOST);
+    json_array_foreach (ids, i, val)
+        ghost_listed |= !strcmp(json_string_value(val), GHOST);
     CHECK(ghost_listed);
     json_decref(hb);
     /* the cloud answers with a delete for the unknown one */

@@ -215,8 +215,9 @@ static void
 dump_log(void)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof(cmd), "tail -n 40 %s/agent.log >&2; [ -f %s/hvd.log ] && tail -n 20 %s/hvd.log >&2; true", tmp,
-             tmp, tmp);
+    snprintf(cmd, sizeof(cmd),
+             "tail -n 40 %s/agent.log >&2; [ -f %s/hvd.log ] && tail -n 20 %s/hvd.log >&2; true",
+             tmp, tmp, tmp);
     if (system(cmd) != 0)
         fprintf(stderr, "no log\n");
 }
@@ -350,9 +351,9 @@ run_test_driver(void)
         const char *method, *state;
         int power;
     } steps[] = {
-        {"stop_instance", "stopped", 4},     {"start_instance", "active", 1},
-        {"reboot_instance", "active", 1},    {"pause_instance", "paused", 3},
-        {"unpause_instance", "active", 1},   {"suspend_instance", "suspended", 4},
+        {"stop_instance", "stopped", 4},   {"start_instance", "active", 1},
+        {"reboot_instance", "active", 1},  {"pause_instance", "paused", 3},
+        {"unpause_instance", "active", 1}, {"suspend_instance", "suspended", 4},
         {"resume_instance", "active", 1},
     };
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
@@ -396,7 +397,8 @@ run_test_driver(void)
     from = nmsgs;
     char missing[800];
     snprintf(missing, sizeof(missing),
-             "{\"id\": \"k2\", \"disk_format\": \"aki\", \"location\": \"file://%s/nothing\"}", tmp);
+             "{\"id\": \"k2\", \"disk_format\": \"aki\", \"location\": \"file://%s/nothing\"}",
+             tmp);
     cast_to_agent("build_instance", instance(bad, missing, NULL, 1));
     k = wait_msg(from, "build_failed", bad, 20);
     CHECK(k >= 0);
@@ -510,7 +512,8 @@ run_hvd(const char *guest_sh)
     bool has_qemu = false;
     size_t i;
     json_t *v;
-    json_array_foreach(types, i, v) has_qemu |= !strcmp(json_string_value(v), "qemu");
+    json_array_foreach (types, i, v)
+        has_qemu |= !strcmp(json_string_value(v), "qemu");
     CHECK(has_qemu);
     const char *hv = h0 >= 0 ? json_get_str(msgs[h0].args, "hypervisor_type") : NULL;
     CHECK(hv && strcasecmp(hv, "nube") == 0); /* virConnectGetType of cloud-hvd */
@@ -609,7 +612,8 @@ main(int argc, char **argv)
         SKIP("NUBE_TEST_AMQP_URL is not set (run through service.sh)");
     log_init("test_compute_service", LOG_LEVEL_WARN, NULL);
     virSetErrorFunc(NULL, silent);
-    snprintf(tmp, sizeof(tmp), "%s/compute.XXXXXX", getenv("NUBE_TEST_TMP") ? getenv("NUBE_TEST_TMP") : "/tmp");
+    snprintf(tmp, sizeof(tmp), "%s/compute.XXXXXX",
+             getenv("NUBE_TEST_TMP") ? getenv("NUBE_TEST_TMP") : "/tmp");
     if (!mkdtemp(tmp))
         return 1;
     chmod(tmp, 0755);
