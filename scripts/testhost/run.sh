@@ -209,7 +209,11 @@ if [[ ! -s $files_cpio ]]; then
 fi
 touch "$files_cpio"
 (cd "$tmp/run" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$tmp/run.cpio"
-cat "$base" "$files_cpio" "$tmp/run.cpio" >"$tmp/initrd"
+# Concurrent runs prune the caches: read from hard links that survive that.
+ln -f "$base" "$tmp/base.cpio" 2>/dev/null || cp "$base" "$tmp/base.cpio"
+ln -f "$files_cpio" "$tmp/files.cpio" 2>/dev/null || cp "$files_cpio" "$tmp/files.cpio"
+cat "$tmp/base.cpio" "$tmp/files.cpio" "$tmp/run.cpio" >"$tmp/initrd"
+rm -f "$tmp/base.cpio" "$tmp/files.cpio" "$tmp/run.cpio"
 log "initramfs $(($(stat -c %s "$tmp/initrd") / 1048576)) MiB prepared in $(($(ms) - t_start)) ms"
 
 # ---- boot it ----
