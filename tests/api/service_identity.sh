@@ -287,6 +287,7 @@ expect_error POST /v3/auth/tokens 401 "unknown user" \
     -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"nobody","password":"x","domain":{"id":"default"}}}}}}'
 expect_error PATCH /v3/auth/tokens 405 "known path, wrong method" -H "X-Auth-Token: $T"
 expect_error DELETE /v3/projects 405 "DELETE on a collection" -H "X-Auth-Token: $T"
+expect_error FROB /v3/projects 405 "unknown HTTP method" -H "X-Auth-Token: $T"
 expect_error GET /v3/no-such-thing 404 "unknown path" -H "X-Auth-Token: $T"
 expect_error GET /v3/projects 401 "no token"
 expect_error GET /v3/projects 401 "garbage token" -H "X-Auth-Token: garbage"
