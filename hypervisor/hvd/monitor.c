@@ -1,6 +1,7 @@
 /* Monitor processes: see monitor.h. */
 #include "monitor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -261,6 +262,74 @@ monitor_cpu_time_ns(pid_t pid)
     if (hz <= 0)
         hz = 100;
     return (uint64_t)(v[0] + v[1]) * (1000000000ull / (uint64_t)hz);
+}
+
+size_t
+monitor_vcpus(pid_t pid, struct monitor_vcpu *out, size_t n)
+{
+    memset(out, 0, n * sizeof(*out));
+    char path[320];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *dh = opendir(path);
+    if (!dh)
+        return 0;
+    size_t found = 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    if (hz <= 0)
+        hz = 100;
+    struct dirent *ent;
+    while ((ent = readdir(dh))) {
+        if (ent->d_name[0] == '.')
+            continue;
+        char comm[64] = "";
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, ent->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        if (!fgets(comm, sizeof(comm), f))
+            comm[0] = '\0';
+        fclose(f);
+        unsigned idx;
+        char kind[16];
+        if (sscanf(comm, "CPU %u/%15s", &idx, kind) != 2 && sscanf(comm, "vcpu%u", &idx) != 1)
+            continue;
+        if (idx >= n || out[idx].found)
+            continue;
+        /* /proc/<pid>/task/<tid>/stat: utime 14, stime 15, processor 39 */
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, ent->d_name);
+        char buf[2048];
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t len = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        buf[len] = '\0';
+        char *p = strrchr(buf, ')');
+        if (!p)
+            continue;
+        unsigned long long utime = 0, stime = 0, cpu = 0;
+        int field = 3;
+        for (p += 2; *p; field++) {
+            if (field == 14)
+                utime = strtoull(p, NULL, 10);
+            else if (field == 15)
+                stime = strtoull(p, NULL, 10);
+            else if (field == 39)
+                cpu = strtoull(p, NULL, 10);
+            p = strchr(p, ' ');
+            if (!p)
+                break;
+            p++;
+        }
+        out[idx].found = true;
+        out[idx].cpu_time_ns = (uint64_t)(utime + stime) * (1000000000ull / (uint64_t)hz);
+        out[idx].cpu = (int)cpu;
+        found++;
+    }
+    closedir(dh);
+    return found;
 }
 
 uint64_t

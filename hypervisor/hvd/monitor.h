@@ -28,6 +28,15 @@ bool monitor_wait_exit(pid_t pid, unsigned timeout_ms);
 uint64_t monitor_starttime(pid_t pid);
 /* utime + stime of @pid in nanoseconds. */
 uint64_t monitor_cpu_time_ns(pid_t pid);
+struct monitor_vcpu {
+    bool found;
+    uint64_t cpu_time_ns;
+    int cpu; /* the host CPU it last ran on */
+};
+
+/* The monitor's vCPU threads, by name: QEMU's "CPU N/TCG" or "CPU N/KVM",
+ * cloud-vmm's "vcpuN". Fills out[0..n); returns how many were found. */
+size_t monitor_vcpus(pid_t pid, struct monitor_vcpu *out, size_t n);
 /* Resident set size of @pid in KiB (VmRSS), 0 when unknown. */
 uint64_t monitor_rss_kib(pid_t pid);
 /* The last @max bytes of a log file, one line, for error messages. */

@@ -18,6 +18,7 @@ proc_lookup(int32_t proc)
     } tables[] = {
         {proc_connect_table, proc_connect_count},
         {proc_domain_table, proc_domain_count},
+        {proc_info_table, proc_info_count},
         {proc_stats_table, proc_stats_count},
     };
     for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {

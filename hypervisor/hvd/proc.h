@@ -42,6 +42,8 @@ extern const struct proc_entry proc_connect_table[];
 extern const size_t proc_connect_count;
 extern const struct proc_entry proc_domain_table[];
 extern const size_t proc_domain_count;
+extern const struct proc_entry proc_info_table[];
+extern const size_t proc_info_count;
 extern const struct proc_entry proc_stats_table[];
 extern const size_t proc_stats_count;
 

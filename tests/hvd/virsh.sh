@@ -157,6 +157,12 @@ for f in 'state.state=1' 'cpu.time=' 'balloon.current=262144' 'vcpu.current=1' '
     grep -q "$f" <<<"$last" || fail "domstats lacks $f: $last"
 done
 expect_err "domstats --enforce of unsupported stats" 'not supported' domstats --enforce --perf hvd-test-g1
+expect_ok "vcpuinfo" vcpuinfo hvd-test-g1
+grep -qE '^State: +running' <<<"$last" || fail "vcpuinfo: $last"
+expect_ok "domblkinfo" domblkinfo hvd-test-g1 vda
+grep -qE '^Capacity: +8388608' <<<"$last" || fail "domblkinfo: $last"
+expect_ok "domcontrol" domcontrol hvd-test-g1
+[[ $last == ok ]] || fail "domcontrol: $last"
 expect_ok "dommemstat" dommemstat hvd-test-g1
 grep -qE '^rss [1-9]' <<<"$last" || fail "dommemstat: $last"
 expect_ok "suspend" suspend hvd-test-g1
