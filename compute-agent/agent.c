@@ -41,6 +41,8 @@ agent_init(struct agent *a, struct compute_config *cfg_take, agent_emit_fn emit,
 
     if (disk_mkdirs(a->cfg.instances_dir, err) < 0 || disk_mkdirs(a->cfg.image_cache_dir, err) < 0)
         return -1;
+    struct disk_config dc = {a->cfg.image_cache_dir, a->cfg.qemu_img, 0};
+    disk_cache_clean_partial(&dc); /* one agent per host: nothing else writes there */
     a->drv = compute_driver_libvirt.open(a->cfg.libvirt_uri, err);
     if (!a->drv)
         return -1;

@@ -248,6 +248,21 @@ cleanup:
     return rc;
 }
 
+void
+disk_cache_clean_partial(const struct disk_config *dc)
+{
+    DIR *d = opendir(dc->cache_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".part.")) {
+            log_warn("image cache: removing the partial download %s/%s", dc->cache_dir, e->d_name);
+            unlinkat(dirfd(d), e->d_name, 0);
+        }
+    closedir(d);
+}
+
 /* ---- instance disks ---- */
 
 int

@@ -38,6 +38,8 @@ int disk_image_get(const struct disk_config *dc, const struct compute_image *img
  * NULL. Built under a temporary name and renamed: a crash leaves no half disk. */
 int disk_instance_create(const struct disk_config *dc, enum disk_kind kind, const char *backing,
                          long root_gb, const char *path, struct err *err);
+/* Remove partial downloads (*.part.*) that a killed agent left in the cache. */
+void disk_cache_clean_partial(const struct disk_config *dc);
 /* Virtual size of a raw or qcow2 file. */
 int disk_virtual_size(const char *path, uint64_t *out, struct err *err);
 

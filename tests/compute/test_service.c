@@ -439,6 +439,61 @@ run_test_driver(void)
     cast_to_agent("build_instance", instance(id, img, ramdisk, 1));
     check_heartbeat(from, 0);
     check_heartbeat(nmsgs, 0);
+
+    /* a real redelivery: the agent dies in the middle of a build (its kernel
+     * image is a FIFO nobody writes yet), the broker gives the unacked
+     * message to the restarted agent, which finishes the build once */
+    const char *re = "5d0c2f3e-1a2b-4c3d-8e4f-000000000003";
+    char fifo[800], fimg[900];
+    snprintf(fifo, sizeof(fifo), "%s/slow-kernel", tmp);
+    CHECK_INT(mkfifo(fifo, 0600), 0);
+    snprintf(fimg, sizeof(fimg),
+             "{\"id\": \"slow\", \"disk_format\": \"aki\", \"location\": \"file://%s\"}", fifo);
+    from = nmsgs;
+    cast_to_agent("build_instance", instance(re, fimg, NULL, 0));
+    k = wait_msg(from, "instance_update", re, 20);
+    CHECK(k >= 0 && !strcmp(json_get_str(msgs[k].args, "task_state"), "spawning"));
+    kill(agent_pid, SIGKILL);
+    waitpid(agent_pid, NULL, 0);
+    agent_pid = 0;
+    /* the agent had opened the FIFO: its partial download is in the cache */
+    snprintf(cmd, sizeof(cmd), "ls %s/cache | grep -q '\\.part\\.'", tmp);
+    CHECK_INT(system(cmd), 0);
+    pid_t writer = fork();
+    if (writer == 0) {
+        FILE *w = fopen(fifo, "w"); /* blocks until the new agent reads */
+        if (!w)
+            _exit(1);
+        for (int n = 0; n < 1000; n++)
+            fputs("not really a kernel, but the test driver does not care\n", w);
+        fclose(w);
+        _exit(0);
+    }
+    from = nmsgs;
+    start_agent();
+    json_t *done = wait_state(from, re, "active", 30);
+    CHECK(done != NULL);
+    if (!done)
+        kill(writer, SIGKILL); /* never read: do not hang on it */
+    int status = -1;
+    waitpid(writer, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    int spawns = 0, actives = 0;
+    for (int i = from; i < nmsgs; i++) {
+        const char *v = json_get_str(msgs[i].args, "instance_id");
+        if (strcmp(msgs[i].method, "instance_update") || !v || strcmp(v, re))
+            continue;
+        spawns += json_is_string(json_object_get(msgs[i].args, "task_state"));
+        actives += !strcmp(json_get_str(msgs[i].args, "vm_state"), "active");
+    }
+    CHECK_INT(spawns, 1); /* the redelivered build, once */
+    CHECK_INT(actives, 1);
+    check_heartbeat(nmsgs, 1);
+    snprintf(cmd, sizeof(cmd), "ls %s/cache | grep -q '\\.part\\.'", tmp);
+    CHECK(system(cmd) != 0); /* the dead agent's partial download was removed */
+    from = nmsgs;
+    cast_op("delete_instance", re);
+    CHECK(wait_state(from, re, "deleted", 20) != NULL);
     CHECK_INT(stop_agent(), 0);
 }
 
