@@ -70,11 +70,12 @@ cmd_info(struct control *ctl, const json_t *req, struct err *err)
     pthread_mutex_unlock(&vm->milestone_lock);
     char devices[1024];
     vm_devices_stats(vm, devices, sizeof(devices));
-    return json_pack("{s:b, s:s, s:i, s:I, s:f, s:o, s:o, s:s, s:i}", "ok", 1, "state",
+    return json_pack("{s:b, s:s, s:i, s:I, s:f, s:i, s:o, s:o, s:s, s:i}", "ok", 1, "state",
                      vm_is_paused(vm) ? "paused" : "running", "vcpus", vm->ncpus, "memory_mib",
                      (json_int_t)(vm->ram_size >> 20), "uptime_ms",
-                     vm->start_ns ? (double)(now - vm->start_ns) / 1e6 : 0.0, "exits", exits,
-                     "milestones", ms, "devices", devices, "pid", (int)getpid());
+                     vm->start_ns ? (double)(now - vm->start_ns) / 1e6 : 0.0, "reboots",
+                     vm->reboots, "exits", exits, "milestones", ms, "devices", devices, "pid",
+                     (int)getpid());
 }
 
 static json_t *

@@ -6,8 +6,9 @@
  *             [--debug-port-log]
  *   cloud-vmm --payload FILE [--payload-mode real|prot32|long] ...   (tests)
  *
- * Exit status: 0 guest power-off, 3 guest reboot request, 4 stopped from the
- * control socket or by SIGTERM/SIGINT, 1 crash or error, 2 usage. */
+ * Exit status: 0 guest power-off, 3 guest reboot request (unless
+ * --on-reboot restart, which reboots in place), 4 stopped from the control
+ * socket or by SIGTERM/SIGINT, 1 crash or error, 2 usage. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -46,7 +47,7 @@ struct opts {
     int ndisks;
     const char *tap[MAX_NICS], *mac[MAX_NICS];
     int nnics;
-    bool rng, debug_port_log;
+    bool rng, debug_port_log, restart_on_reboot;
     enum log_level log_level;
 };
 
@@ -57,7 +58,8 @@ usage(FILE *f)
             "usage: cloud-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--memory MIB]\n"
             "                 [--vcpus N] [--disk PATH[,ro]]... [--net tap=IFNAME[,mac=MAC]]...\n"
             "                 [--rng] [--console FILE|stdio|none] [--control SOCKET]\n"
-            "                 [--debug-port-log] [--log-level debug|info|warn|error]\n"
+            "                 [--debug-port-log] [--on-reboot exit|restart]\n"
+            "                 [--log-level debug|info|warn|error]\n"
             "       cloud-vmm --payload FILE [--payload-mode real|prot32|long] ...\n"
             "exit status: 0 power-off, 1 error or crash, 2 usage, 3 reboot, 4 stopped\n");
 }
@@ -101,6 +103,7 @@ parse_opts(int argc, char **argv, struct opts *o)
         O_PAYLOAD,
         O_PAYLOAD_MODE,
         O_LOGLEVEL,
+        O_ONREBOOT,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -118,6 +121,7 @@ parse_opts(int argc, char **argv, struct opts *o)
         {"payload", required_argument, NULL, O_PAYLOAD},
         {"payload-mode", required_argument, NULL, O_PAYLOAD_MODE},
         {"log-level", required_argument, NULL, O_LOGLEVEL},
+        {"on-reboot", required_argument, NULL, O_ONREBOOT},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -222,6 +226,16 @@ parse_opts(int argc, char **argv, struct opts *o)
         case O_LOGLEVEL:
             if (log_level_parse(optarg, &o->log_level) < 0) {
                 fprintf(stderr, "cloud-vmm: unknown log level %s\n", optarg);
+                return -1;
+            }
+            break;
+        case O_ONREBOOT:
+            if (strcmp(optarg, "restart") == 0)
+                o->restart_on_reboot = true;
+            else if (strcmp(optarg, "exit") == 0)
+                o->restart_on_reboot = false;
+            else {
+                fprintf(stderr, "cloud-vmm: --on-reboot exit|restart\n");
                 return -1;
             }
             break;
@@ -410,7 +424,21 @@ main(int argc, char **argv)
         goto fail;
     log_debug("VM ready to run %.3f ms after start", (double)(vm_now_ns() - t0) / 1e6);
 
-    enum vm_exit_reason reason = vm_run(vm);
+    enum vm_exit_reason reason;
+    for (;;) {
+        reason = vm_run(vm);
+        if (reason != VM_EXIT_REBOOT || !o.restart_on_reboot)
+            break;
+        /* --on-reboot restart: the same process, devices, taps and control
+         * socket; a fresh machine for the guest */
+        log_info("guest reset: rebooting in place (reboot %d)", vm->reboots + 1);
+        if (vm_reset(vm, &err) < 0 || boot_load(&vm->mem, &bc, &entry, &err) < 0 ||
+            vm_vcpus_setup(vm, &entry, &err) < 0) {
+            log_error("reboot: %s", err.msg);
+            reason = VM_EXIT_CRASH;
+            break;
+        }
+    }
     rc = exit_code(reason);
     log_info("VM exit: %s (status %d)",
              reason == VM_EXIT_POWEROFF  ? "power-off"

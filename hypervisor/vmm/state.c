@@ -22,6 +22,8 @@ struct state_reader {
 static void
 w_put(struct state_writer *w, const void *data, size_t n)
 {
+    if (n == 0)
+        return;
     if (w->len + n > w->cap) {
         while (w->len + n > w->cap)
             w->cap = w->cap ? w->cap * 2 : 256;

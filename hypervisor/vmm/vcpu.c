@@ -17,13 +17,26 @@
 #define VCPU_KICK_SIGNAL SIGUSR1
 #define VCPU_STACK_SIZE (256 * 1024)
 
+/* What KVM gives a new vCPU, kept to put it back on an in-place reboot. */
+struct vcpu_reset_state {
+    struct kvm_sregs sregs;
+    struct kvm_lapic_state lapic;
+    struct kvm_mp_state mp;
+    struct kvm_vcpu_events events;
+    struct kvm_debugregs debugregs;
+    struct kvm_xcrs xcrs;
+    bool has_events, has_debugregs, has_xcrs;
+};
+
 struct vcpu {
     struct vm *vm;
     int id;
     int fd;
     struct kvm_run *run;
     pthread_t thread;
-    bool started;
+    _Atomic bool started;
+    bool cpuid_set;
+    struct vcpu_reset_state *reset;
 };
 
 static void
@@ -59,6 +72,20 @@ vcpu_create(struct vm *vm, int id, struct err *err)
         free(v);
         return NULL;
     }
+    struct vcpu_reset_state *rs = xzalloc(sizeof(*rs));
+    if (ioctl(v->fd, KVM_GET_SREGS, &rs->sregs) < 0 ||
+        ioctl(v->fd, KVM_GET_LAPIC, &rs->lapic) < 0 ||
+        ioctl(v->fd, KVM_GET_MP_STATE, &rs->mp) < 0) {
+        err_set_errno(err, ERR_IO, errno, "reading the reset state of vCPU %d", id);
+        free(rs);
+        vcpu_free(v);
+        return NULL;
+    }
+    rs->has_events = ioctl(v->fd, KVM_GET_VCPU_EVENTS, &rs->events) == 0;
+    rs->has_debugregs = ioctl(v->fd, KVM_GET_DEBUGREGS, &rs->debugregs) == 0;
+    rs->has_xcrs = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0 &&
+                   ioctl(v->fd, KVM_GET_XCRS, &rs->xcrs) == 0;
+    v->reset = rs;
     return v;
 }
 
@@ -69,6 +96,7 @@ vcpu_free(struct vcpu *v)
         return;
     munmap(v->run, (size_t)v->vm->run_size);
     close(v->fd);
+    free(v->reset);
     free(v);
 }
 
@@ -77,6 +105,11 @@ vcpu_free(struct vcpu *v)
 static int
 vcpu_set_cpuid(struct vcpu *v, struct err *err)
 {
+    /* Once only: KVM refuses (or, on older kernels, may refuse even an
+     * identical) KVM_SET_CPUID2 after the vCPU has run, and a reboot keeps
+     * the same CPU. */
+    if (v->cpuid_set)
+        return 0;
     const struct kvm_cpuid2 *sup = v->vm->cpuid;
     size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
     struct kvm_cpuid2 *c = xmalloc(sz);
@@ -105,6 +138,7 @@ vcpu_set_cpuid(struct vcpu *v, struct err *err)
     free(c);
     if (rc < 0)
         return err_set_errno(err, ERR_IO, e, "KVM_SET_CPUID2");
+    v->cpuid_set = true;
     return 0;
 }
 
@@ -146,6 +180,30 @@ vcpu_set_msrs(struct vcpu *v, struct err *err)
     return 0;
 }
 
+/* Put the vCPU back in the state KVM created it in (a no-op on the first
+ * boot, a reset on an in-place reboot). */
+static int
+vcpu_restore_reset_state(struct vcpu *v, struct err *err)
+{
+    struct vcpu_reset_state *rs = v->reset;
+    if (ioctl(v->fd, KVM_SET_SREGS, &rs->sregs) < 0)
+        return err_set_errno(err, ERR_IO, errno, "KVM_SET_SREGS");
+    if (ioctl(v->fd, KVM_SET_LAPIC, &rs->lapic) < 0)
+        return err_set_errno(err, ERR_IO, errno, "KVM_SET_LAPIC");
+    if (ioctl(v->fd, KVM_SET_MP_STATE, &rs->mp) < 0)
+        return err_set_errno(err, ERR_IO, errno, "KVM_SET_MP_STATE");
+    if (rs->has_events && ioctl(v->fd, KVM_SET_VCPU_EVENTS, &rs->events) < 0)
+        return err_set_errno(err, ERR_IO, errno, "KVM_SET_VCPU_EVENTS");
+    if (rs->has_debugregs && ioctl(v->fd, KVM_SET_DEBUGREGS, &rs->debugregs) < 0)
+        return err_set_errno(err, ERR_IO, errno, "KVM_SET_DEBUGREGS");
+    if (rs->has_xcrs && ioctl(v->fd, KVM_SET_XCRS, &rs->xcrs) < 0)
+        return err_set_errno(err, ERR_IO, errno, "KVM_SET_XCRS");
+    struct kvm_regs regs = {.rflags = 2, .rip = 0xfff0, .rdx = 0x600};
+    if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+        return err_set_errno(err, ERR_IO, errno, "KVM_SET_REGS");
+    return 0;
+}
+
 static int
 vcpu_set_fpu_lapic(struct vcpu *v, struct err *err)
 {
@@ -153,9 +211,7 @@ vcpu_set_fpu_lapic(struct vcpu *v, struct err *err)
     if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
         return err_set_errno(err, ERR_IO, errno, "KVM_SET_FPU");
 
-    struct kvm_lapic_state lapic;
-    if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
-        return err_set_errno(err, ERR_IO, errno, "KVM_GET_LAPIC");
+    struct kvm_lapic_state lapic = v->reset->lapic;
     /* LINT0 delivers the 8259's ExtINT, LINT1 NMIs (what a PC BIOS sets up) */
     uint32_t lint0, lint1;
     memcpy(&lint0, lapic.regs + 0x350, 4);
@@ -190,9 +246,7 @@ seg_from_gdt(struct kvm_segment *s, uint16_t sel, uint64_t desc)
 static int
 vcpu_set_entry(struct vcpu *v, const struct boot_entry *entry, struct err *err)
 {
-    struct kvm_sregs sregs;
-    if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
-        return err_set_errno(err, ERR_IO, errno, "KVM_GET_SREGS");
+    struct kvm_sregs sregs = v->reset->sregs;
     struct kvm_regs regs = {
         .rflags = 2, .rip = entry->rip, .rsi = entry->rsi, .rbx = entry->rbx, .rsp = entry->rsp};
 
@@ -240,7 +294,8 @@ vcpu_set_entry(struct vcpu *v, const struct boot_entry *entry, struct err *err)
 int
 vcpu_setup(struct vcpu *v, const struct boot_entry *entry, struct err *err)
 {
-    if (vcpu_set_cpuid(v, err) < 0 || vcpu_set_msrs(v, err) < 0 || vcpu_set_fpu_lapic(v, err) < 0)
+    if (vcpu_restore_reset_state(v, err) < 0 || vcpu_set_cpuid(v, err) < 0 ||
+        vcpu_set_msrs(v, err) < 0 || vcpu_set_fpu_lapic(v, err) < 0)
         return -1;
     /* Application processors keep their reset state: the in-kernel LAPIC holds
      * them in wait-for-SIPI until the BSP's INIT/SIPI sequence. */

@@ -148,6 +148,50 @@ vm_cpuid_fetch(struct vm *vm, struct err *err)
     return err_set(err, ERR_IO, "KVM_GET_SUPPORTED_CPUID: too many entries");
 }
 
+struct irqchip_reset {
+    struct kvm_irqchip chip[3]; /* PIC master, PIC slave, IOAPIC */
+    struct kvm_pit_state2 pit;
+};
+
+static int
+vm_irqchip_save(struct vm *vm, struct err *err)
+{
+    struct irqchip_reset *r = xzalloc(sizeof(*r));
+    vm->irqchip_reset = r;
+    for (uint32_t i = 0; i < 3; i++) {
+        r->chip[i].chip_id = i;
+        if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &r->chip[i]) < 0)
+            return err_set_errno(err, ERR_IO, errno, "KVM_GET_IRQCHIP %u", i);
+    }
+    if (ioctl(vm->vm_fd, KVM_GET_PIT2, &r->pit) < 0)
+        return err_set_errno(err, ERR_IO, errno, "KVM_GET_PIT2");
+    return 0;
+}
+
+int
+vm_reset(struct vm *vm, struct err *err)
+{
+    struct irqchip_reset *r = vm->irqchip_reset;
+    /* private anonymous memory reads back as zeros after MADV_DONTNEED */
+    if (madvise(vm->ram, vm->ram_size, MADV_DONTNEED) < 0)
+        return err_set_errno(err, ERR_IO, errno, "clearing guest RAM");
+    for (uint32_t i = 0; i < 3; i++)
+        if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &r->chip[i]) < 0)
+            return err_set_errno(err, ERR_IO, errno, "KVM_SET_IRQCHIP %u", i);
+    if (ioctl(vm->vm_fd, KVM_SET_PIT2, &r->pit) < 0)
+        return err_set_errno(err, ERR_IO, errno, "KVM_SET_PIT2");
+    for (int i = 0; i < vm->ndevices; i++)
+        if (vm->devices[i].ops->reset)
+            vm->devices[i].ops->reset(vm->devices[i].dev);
+    pthread_mutex_lock(&vm->lock);
+    vm->paused = false;
+    vm->npaused = 0;
+    pthread_mutex_unlock(&vm->lock);
+    atomic_store(&vm->exit_reason, VM_EXIT_NONE);
+    vm->reboots++;
+    return 0;
+}
+
 struct vm *
 vm_create(const struct vm_config *cfg, struct err *err)
 {
@@ -229,7 +273,7 @@ vm_create(const struct vm_config *cfg, struct err *err)
         err_set_errno(err, ERR_IO, errno, "KVM_CREATE_PIT2");
         goto fail;
     }
-    if (vm_memory_setup(vm, err) < 0 || vm_cpuid_fetch(vm, err) < 0)
+    if (vm_memory_setup(vm, err) < 0 || vm_cpuid_fetch(vm, err) < 0 || vm_irqchip_save(vm, err) < 0)
         goto fail;
     vm->vcpus = xcalloc((size_t)vm->ncpus, sizeof(*vm->vcpus));
     for (int i = 0; i < vm->ncpus; i++) {
@@ -257,6 +301,7 @@ vm_free(struct vm *vm)
             vcpu_free(vm->vcpus[i]);
     free(vm->vcpus);
     free(vm->cpuid);
+    free(vm->irqchip_reset);
     if (vm->ram)
         munmap(vm->ram, vm->ram_size);
     if (vm->vm_fd >= 0)

@@ -85,6 +85,8 @@ struct vm {
     uint64_t process_start_ns;
 
     _Atomic uint64_t stats[VM_STAT__LAST];
+    void *irqchip_reset; /* the in-kernel PICs, IOAPIC and PIT as created */
+    int reboots;         /* in-place reboots so far */
 
     pthread_mutex_t milestone_lock;
     struct vm_milestone milestones[VM_MILESTONES_MAX];
@@ -106,6 +108,10 @@ int vm_vcpus_setup(struct vm *vm, const struct boot_entry *entry, struct err *er
 /* Start the vCPU threads, run the event loop until an exit request, stop the
  * vCPUs; returns the reason. */
 enum vm_exit_reason vm_run(struct vm *vm);
+/* After vm_run returned VM_EXIT_REBOOT: zero guest RAM, put the irqchip, PIT
+ * and every device back to power-on state and clear the exit request. The
+ * caller then loads the guest and sets up the vCPUs again. */
+int vm_reset(struct vm *vm, struct err *err);
 int vm_pause(struct vm *vm, struct err *err);
 int vm_resume(struct vm *vm, struct err *err);
 bool vm_is_paused(struct vm *vm);

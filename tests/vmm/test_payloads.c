@@ -113,8 +113,11 @@ file_size(const char *path)
 static void
 show_log_on_failure(int before)
 {
-    if (check_failures > before)
-        fprintf(stderr, "--- console:\n%s--- cloud-vmm stderr:\n%s", slurp(console), slurp(errlog));
+    if (check_failures > before) {
+        /* one at a time: slurp() returns the same buffer */
+        fprintf(stderr, "--- console:\n%s", slurp(console));
+        fprintf(stderr, "--- cloud-vmm stderr:\n%s", slurp(errlog));
+    }
 }
 
 /* ---- control socket client ---- */
@@ -240,6 +243,28 @@ test_i8042_reset(void)
     int before = check_failures;
     CHECK_INT(wait_exit(start("reset", "real", "--memory", "16", NULL), 20), 3);
     CHECK_STR(slurp(console), "resetting\n");
+    show_log_on_failure(before);
+}
+
+static void
+test_reboot_exit(void)
+{
+    /* by default a reset ends the process with status 3 */
+    int before = check_failures;
+    CHECK_INT(wait_exit(start("reboot", "real", "--memory", "16", NULL), 20), 3);
+    CHECK_STR(slurp(console), "first boot\n");
+    show_log_on_failure(before);
+}
+
+static void
+test_reboot_restart(void)
+{
+    int before = check_failures;
+    pid_t pid = start("reboot", "real", "--memory", "16", "--vcpus", "2", "--on-reboot", "restart",
+                      "--control", sock, NULL);
+    CHECK_INT(wait_exit(pid, 30), 0);
+    CHECK_STR(slurp(console), "first boot\nsecond boot, RAM clear\n");
+    CHECK(strstr(slurp(errlog), "rebooting in place (reboot 1)") != NULL);
     show_log_on_failure(before);
 }
 
@@ -453,6 +478,7 @@ test_usage(void)
     CHECK_INT(run_usage("--payload", "x", "--kernel=y"), 2);
     CHECK_INT(run_usage("--kernel", "x", "--net=mac=52:54:00:00:00:01"), 2);
     CHECK_INT(run_usage("--kernel", "x", "--disk=a,rw"), 2);
+    CHECK_INT(run_usage("--kernel", "x", "--on-reboot=maybe"), 2);
 }
 
 static const struct {
@@ -466,6 +492,8 @@ static const struct {
     {"hello64", test_hello64, true},
     {"i8042_reset", test_i8042_reset, true},
     {"smp", test_smp, true},
+    {"reboot_exit", test_reboot_exit, true},
+    {"reboot_restart", test_reboot_restart, true},
     {"irq", test_irq_power_button, true},
     {"control", test_control, true},
     {"ctrl_alt_del", test_ctrl_alt_del, true},
