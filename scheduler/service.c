@@ -108,24 +108,78 @@ json_str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-/* The `instance` object of compute.<host> build_instance (the contract). */
+/* The `instance` object of compute.<host> build_instance (the contract).
+ * @boot holds what only the api can resolve: `image` and, for PV, `kernel`
+ * and `ramdisk`; without an image the agent gets {"id": image_id}. */
 static json_t *
-instance_object(const PGresult *res, json_t *image)
+instance_object(const PGresult *res, json_t *boot)
 {
     char hostname[64];
     hostname_from(col(res, I_NAME), col(res, I_ID), hostname, sizeof(hostname));
     json_t *meta = json_loads(col(res, I_METADATA), 0, NULL);
     if (!meta)
         meta = json_object();
-    json_t *img = image && json_is_object(image) ? json_incref(image)
-                                                 : json_pack("{s:s}", "id", col(res, I_IMAGE_ID));
-    return json_pack(
+    json_t *image = json_get_obj(boot, "image");
+    json_t *img = image ? json_incref(image) : json_pack("{s:s}", "id", col(res, I_IMAGE_ID));
+    json_t *o = json_pack(
         "{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:o, s:o, s:o, s:o, s:s}", "id", col(res, I_ID),
         "name", col(res, I_NAME), "vcpus", atoi(col(res, I_VCPUS)), "memory_mb",
         atoi(col(res, I_MEMORY_MB)), "root_gb", atoi(col(res, I_ROOT_GB)), "ephemeral_gb",
         atoi(col(res, I_EPHEMERAL_GB)), "swap_mb", atoi(col(res, I_SWAP_MB)), "vm_mode",
         col(res, I_VM_MODE), "image", img, "user_data", json_str_or_null(col(res, I_USER_DATA)),
         "key_data", json_str_or_null(col(res, I_KEY_DATA)), "metadata", meta, "hostname", hostname);
+    static const char *const extra[] = {"kernel", "ramdisk"};
+    for (size_t i = 0; i < ARRAY_SIZE(extra); i++) {
+        json_t *v = json_get_obj(boot, extra[i]);
+        if (v)
+            json_object_set(o, extra[i], v);
+    }
+    return o;
+}
+
+/* The boot objects of @src (image, kernel, ramdisk), or NULL when it has none. */
+static json_t *
+boot_extract(const json_t *src)
+{
+    static const char *const keys[] = {"image", "kernel", "ramdisk"};
+    json_t *out = NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+        json_t *v = json_get_obj(src, keys[i]);
+        if (!v)
+            continue;
+        if (!out)
+            out = json_object();
+        json_object_set(out, keys[i], v);
+    }
+    return out;
+}
+
+/* Remember the boot objects of a build for its retries (build_failed that
+ * does not echo them); a ring of the last SCHED_BOOT_CACHE builds. */
+static void
+boot_remember(struct sched_service *svc, const char *id, json_t *boot)
+{
+    for (int i = 0; i < SCHED_BOOT_CACHE; i++) {
+        if (svc->boot_cache[i].boot && strcmp(svc->boot_cache[i].id, id) == 0) {
+            json_decref(svc->boot_cache[i].boot);
+            svc->boot_cache[i].boot = json_incref(boot);
+            return;
+        }
+    }
+    struct sched_boot *b = &svc->boot_cache[svc->boot_next];
+    svc->boot_next = (svc->boot_next + 1) % SCHED_BOOT_CACHE;
+    json_decref(b->boot);
+    strlcpy_n(b->id, id, sizeof(b->id));
+    b->boot = json_incref(boot);
+}
+
+static json_t *
+boot_recall(struct sched_service *svc, const char *id)
+{
+    for (int i = 0; i < SCHED_BOOT_CACHE; i++)
+        if (svc->boot_cache[i].boot && strcmp(svc->boot_cache[i].id, id) == 0)
+            return svc->boot_cache[i].boot;
+    return NULL;
 }
 
 static int
@@ -138,7 +192,7 @@ service_cast(struct sched_service *svc, const char *topic, const char *method, j
 }
 
 static enum bus_verdict
-cast_build(struct sched_service *svc, const PGresult *res, const char *host, json_t *image)
+cast_build(struct sched_service *svc, const PGresult *res, const char *host, json_t *boot)
 {
     char topic[BUS_TOPIC_MAX + 1];
     struct err err = ERR_INIT;
@@ -146,7 +200,7 @@ cast_build(struct sched_service *svc, const PGresult *res, const char *host, jso
         log_error("instance %s: host %s makes no bus topic: %s", col(res, I_ID), host, err.msg);
         return BUS_ACK;
     }
-    json_t *args = json_pack("{s:o}", "instance", instance_object(res, image));
+    json_t *args = json_pack("{s:o}", "instance", instance_object(res, boot));
     int rc = service_cast(svc, topic, "build_instance", args, &err);
     json_decref(args);
     if (rc < 0) {
@@ -250,7 +304,7 @@ instance_no_host(struct sched_service *svc, PGconn *conn, const char *id, const 
 
 /* Place the instance in @row (building, no host): filter, weigh, claim, cast. */
 static enum bus_verdict
-schedule(struct sched_service *svc, PGconn *conn, const PGresult *row, json_t *image,
+schedule(struct sched_service *svc, PGconn *conn, const PGresult *row, json_t *boot,
          const char *last_failure)
 {
     const char *id = col(row, I_ID);
@@ -322,7 +376,7 @@ schedule(struct sched_service *svc, PGconn *conn, const PGresult *row, json_t *i
                         log_debug("instance %s: runner-up %d: %s", id, k + 1, weights);
                     }
                 }
-                verdict = cast_build(svc, row, h->host, image);
+                verdict = cast_build(svc, row, h->host, boot);
                 goto cleanup;
             }
             if (cr == SCHED_CLAIM_GONE) {
@@ -378,17 +432,25 @@ sched_service_init(struct sched_service *svc, const struct sched_conf *conf, str
 void
 sched_service_fini(struct sched_service *svc)
 {
+    for (int i = 0; i < SCHED_BOOT_CACHE; i++)
+        json_decref(svc->boot_cache[i].boot);
     sched_hosts_fini(&svc->hosts);
     sched_result_fini(&svc->result);
 }
 
 enum bus_verdict
-sched_service_build(struct sched_service *svc, const char *instance_id, json_t *image)
+sched_service_build(struct sched_service *svc, const char *instance_id, json_t *args)
 {
     struct err err = ERR_INIT;
+    json_t *boot = boot_extract(args);
+    if (boot)
+        boot_remember(svc, instance_id, boot);
+    else
+        boot = json_incref(boot_recall(svc, instance_id));
     PGconn *conn = db_pool_acquire(svc->pool, &err);
     if (!conn) {
         log_warn("instance %s: %s (will retry)", instance_id, err.msg);
+        json_decref(boot);
         return BUS_REQUEUE;
     }
     enum bus_verdict verdict = BUS_ACK;
@@ -407,23 +469,30 @@ sched_service_build(struct sched_service *svc, const char *instance_id, json_t *
                      "again",
                      instance_id, col(row, I_HOST));
             svc->recasts++;
-            verdict = cast_build(svc, row, col(row, I_HOST), image);
+            verdict = cast_build(svc, row, col(row, I_HOST), boot);
         } else {
             log_info("instance %s: already on %s: ignored", instance_id, col(row, I_HOST));
         }
     } else {
-        verdict = schedule(svc, conn, row, image, NULL);
+        verdict = schedule(svc, conn, row, boot, NULL);
     }
     PQclear(row);
     db_pool_release(svc->pool, conn);
+    json_decref(boot);
     return verdict;
 }
 
 enum bus_verdict
 sched_service_build_failed(struct sched_service *svc, const char *instance_id, const char *host,
-                           const char *reason, json_t *image)
+                           const char *reason, json_t *args)
 {
     struct err err = ERR_INIT;
+    /* the agent may echo the instance object it got; else what we remember */
+    json_t *boot = boot_extract(json_get_obj(args, "instance"));
+    if (!boot)
+        boot = boot_extract(args);
+    if (!boot)
+        boot = json_incref(boot_recall(svc, instance_id));
     enum bus_verdict verdict = BUS_REQUEUE;
     PGresult *row = NULL;
     char failure[SCHED_REASON_MAX + 300];
@@ -431,6 +500,7 @@ sched_service_build_failed(struct sched_service *svc, const char *instance_id, c
     PGconn *conn = db_pool_acquire(svc->pool, &err);
     if (!conn) {
         log_warn("instance %s: %s (will retry)", instance_id, err.msg);
+        json_decref(boot);
         return BUS_REQUEUE;
     }
     if (db_begin(conn, &err) < 0 || !(row = instance_load(conn, instance_id, true, &err)))
@@ -450,7 +520,7 @@ sched_service_build_failed(struct sched_service *svc, const char *instance_id, c
         if (!row)
             goto db_error;
         if (PQntuples(row) == 1 && col_is(row, I_VM_STATE, "building") && !col(row, I_HOST))
-            verdict = schedule(svc, conn, row, image, failure);
+            verdict = schedule(svc, conn, row, boot, failure);
         else
             verdict = BUS_ACK;
         goto cleanup;
@@ -500,7 +570,7 @@ sched_service_build_failed(struct sched_service *svc, const char *instance_id, c
     if (!row)
         goto db_error;
     verdict = PQntuples(row) == 1 && col_is(row, I_VM_STATE, "building") && !col(row, I_HOST)
-                  ? schedule(svc, conn, row, image, failure)
+                  ? schedule(svc, conn, row, boot, failure)
                   : BUS_ACK;
     goto cleanup;
 
@@ -510,6 +580,7 @@ db_error:
 cleanup:
     PQclear(row);
     db_pool_release(svc->pool, conn); /* rolls back an open transaction */
+    json_decref(boot);
     return verdict;
 }
 
@@ -518,8 +589,7 @@ cleanup:
 static enum bus_verdict
 handle_build_instance(struct sched_service *svc, const struct bus_msg *msg, const char *id)
 {
-    json_t *image = json_get_obj(msg->args, "image");
-    return sched_service_build(svc, id, image);
+    return sched_service_build(svc, id, msg->args);
 }
 
 static enum bus_verdict
@@ -533,7 +603,7 @@ handle_build_failed(struct sched_service *svc, const struct bus_msg *msg, const 
     }
     char why[SCHED_REASON_MAX];
     strlcpy_n(why, reason ? reason : "(no reason given)", sizeof(why));
-    return sched_service_build_failed(svc, id, host, why, json_get_obj(msg->args, "image"));
+    return sched_service_build_failed(svc, id, host, why, msg->args);
 }
 
 static const struct {

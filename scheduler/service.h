@@ -51,6 +51,13 @@ int sched_claim_release(PGconn *conn, const char *instance_id, const char *host,
 typedef int (*sched_cast_fn)(void *opaque, const char *topic, const char *method, json_t *args,
                              struct err *err);
 
+#define SCHED_BOOT_CACHE 512
+
+struct sched_boot {
+    char id[40];
+    json_t *boot; /* {"image": ..., "kernel": ..., "ramdisk": ...} */
+};
+
 struct sched_service {
     struct sched_conf conf;
     struct db_pool *pool;
@@ -59,6 +66,8 @@ struct sched_service {
     void *cast_opaque;
     struct sched_hosts hosts;
     struct sched_result result;
+    struct sched_boot boot_cache[SCHED_BOOT_CACHE]; /* for retries */
+    int boot_next;
     /* counters, for logs and the benchmark */
     long decisions, claims_lost, no_host, recasts, retries;
 };
@@ -67,13 +76,15 @@ void sched_service_init(struct sched_service *svc, const struct sched_conf *conf
                         struct db_pool *pool, struct bus *bus);
 void sched_service_fini(struct sched_service *svc);
 
-/* Schedule instance @instance_id (build_instance from the api). @image is
- * the image object to forward (NULL: {"id": image_id}). */
+/* Schedule instance @instance_id (build_instance from the api). @args (may
+ * be NULL) are the message's: its `image`, `kernel` and `ramdisk` objects
+ * are forwarded to the agent (without an image: {"id": image_id}). */
 enum bus_verdict sched_service_build(struct sched_service *svc, const char *instance_id,
-                                     json_t *image);
-/* An agent could not build @instance_id on @host: release, retry or ERROR. */
+                                     json_t *args);
+/* An agent could not build @instance_id on @host: release, retry or ERROR.
+ * @args: the message's (boot objects from its echoed `instance`, if any). */
 enum bus_verdict sched_service_build_failed(struct sched_service *svc, const char *instance_id,
-                                            const char *host, const char *reason, json_t *image);
+                                            const char *host, const char *reason, json_t *args);
 /* The bus handler for the `scheduler` topic (@opaque: the service). */
 enum bus_verdict sched_service_handle(struct bus *bus, const struct bus_msg *msg, void *opaque);
 

@@ -134,8 +134,10 @@ cast(const char *method, json_t *args)
 static void
 cast_build(const char *id)
 {
-    cast("build_instance", json_pack("{s:s, s:{s:s, s:s, s:s}}", "instance_id", id, "image", "id",
-                                     "img-1", "checksum", "0123abcd", "disk_format", "raw"));
+    cast("build_instance",
+         json_pack("{s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}", "instance_id", id, "image", "id",
+                   "img-1", "checksum", "0123abcd", "disk_format", "raw", "kernel", "id", "k-1",
+                   "disk_format", "aki", "location", "file:///images/k-1"));
 }
 
 static enum bus_verdict
@@ -265,6 +267,8 @@ test_place_and_redeliver(void)
         CHECK_STR(json_get_str(inst, "hostname"), "web-server-1");
         CHECK_STR(json_get_str(inst, "vm_mode"), "xen");
         CHECK_STR(json_get_str(json_get_obj(inst, "image"), "checksum"), "0123abcd");
+        CHECK_STR(json_get_str(json_get_obj(inst, "kernel"), "location"), "file:///images/k-1");
+        CHECK(json_object_get(inst, "ramdisk") == NULL);
         CHECK_STR(json_get_str(json_get_obj(inst, "metadata"), "role"), "test");
         CHECK_STR(json_get_str(inst, "user_data"), "I2Nsb3VkLWNvbmZpZw==");
         json_int_t v = 0;
@@ -363,6 +367,8 @@ test_retries(void)
         strlcpy_n(prev[attempt - 1], host, sizeof(prev[0]));
         json_t *inst = take_build(host, id, 10000);
         CHECK(inst != NULL);
+        /* the retry carries the image the api sent (build_failed did not echo it) */
+        CHECK_STR(json_get_str(json_get_obj(inst, "image"), "checksum"), "0123abcd");
         json_decref(inst);
         CHECK_INT(sql_long("SELECT count(*) FROM instance_claim WHERE instance_id = $1"
                            " AND host = (SELECT host FROM instance WHERE id = $1)",
@@ -405,8 +411,14 @@ test_retries(void)
                        " WHERE id = $1",
                        2, pa, 10000));
         char *host = sql_str("SELECT host FROM instance WHERE id = $1", 1, p2);
-        json_decref(take_build(host, id2, 10000));
-        build_failed(id2, host, "image download failed");
+        json_t *inst = take_build(host, id2, 10000);
+        CHECK(inst != NULL);
+        if (attempt == 2) /* the echoed instance object wins over what the scheduler kept */
+            CHECK_STR(json_get_str(json_get_obj(inst, "image"), "checksum"), "echoed");
+        json_decref(inst);
+        cast("build_failed", json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s}}}", "instance_id", id2,
+                                       "host", host, "reason", "image download failed", "instance",
+                                       "image", "id", "img-1", "checksum", "echoed"));
         free(host);
     }
     CHECK(wait_sql("SELECT vm_state = 'error' FROM instance WHERE id = $1", 1, p2, 10000));
