@@ -7,6 +7,8 @@
 #include <libvirt/virterror.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,7 +130,8 @@ p_get_block_info(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *ret
     if (!disk)
         return rpc_error_set(e, VIR_ERR_INVALID_ARG, VIR_FROM_DOMAIN,
                              "invalid path %s not assigned to domain", path);
-    int fd = open(disk->source, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named as a disk must not hang the daemon. */
+    int fd = open(disk->source, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
         int saved = errno;
@@ -138,6 +141,17 @@ p_get_block_info(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *ret
                              "Cannot access storage file '%s': %s", disk->source, strerror(saved));
     }
     int64_t capacity = st.st_size;
+    uint64_t physical = (uint64_t)st.st_size;
+    if (S_ISBLK(st.st_mode)) {
+        uint64_t bytes = 0;
+        if (ioctl(fd, BLKGETSIZE64, &bytes) == 0)
+            capacity = (int64_t)bytes;
+        physical = bytes;
+    } else if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return rpc_error_set(e, VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
+                             "'%s' is neither a file nor a block device", disk->source);
+    }
     if (!strcmp(disk->format, "qcow2")) {
         capacity = qcow2_size(fd);
         if (capacity < 0) {
@@ -149,7 +163,7 @@ p_get_block_info(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *ret
     close(fd);
     xdr_put_u64(ret, (uint64_t)st.st_blocks * 512); /* allocation */
     xdr_put_u64(ret, (uint64_t)capacity);           /* capacity */
-    xdr_put_u64(ret, (uint64_t)st.st_size);         /* physical */
+    xdr_put_u64(ret, physical);                     /* physical */
     return 0;
 }
 
