@@ -8,6 +8,8 @@
 #   vmlinuz     the cloud kernel's bzImage
 #   vmlinux     the ELF kernel from its payload (has the PVH entry note)
 #   initrd.img  uncompressed cpio newc: busybox-static, virtio modules, /init
+#   disk.img    HVM: a raw disk a BIOS boots (MBR, syslinux, the same kernel and
+#               initramfs); skipped with NUBE_GUEST_NO_DISK=1
 #   release     the kernel release; key: the cache key of this build
 # The packages come with `apt-get download` into $NUBE_CACHE_DIR/debs and are
 # unpacked there, never installed. A rebuild happens only when the package
@@ -17,6 +19,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=guest/lib.sh
 . "$here/guest/lib.sh"
+# shellcheck source=guest/hvm-disk.sh
+. "$here/guest/hvm-disk.sh"
 
 cache="$(nube_cache_root)"
 out="${1:-$cache/guest}"
@@ -39,13 +43,13 @@ guest_modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev vi
 
 key="$({
     echo "$NUBE_INPUT_VERSIONS"
-    echo "${guest_modules[*]}"
+    echo "${guest_modules[*]} disk=${NUBE_GUEST_NO_DISK:-0}"
     cat "$here/build-guest-image.sh" "$here/guest/lib.sh" "$here/guest/init" \
-        "$here/guest/udhcpc.script" "$here/guest/nube-outb.c"
+        "$here/guest/udhcpc.script" "$here/guest/nube-outb.c" "$here/guest/hvm-disk.sh"
 } | sha256sum | cut -d' ' -f1)"
 
 if [[ -f $out/key && "$(cat "$out/key")" == "$key" && -s $out/vmlinuz && -s $out/vmlinux &&
-    -s $out/initrd.img ]]; then
+    -s $out/initrd.img && (${NUBE_GUEST_NO_DISK:-} == 1 || -s $out/disk.img) ]]; then
     echo "guest image up to date in $out ($NUBE_KERNEL_RELEASE)"
     exit 0
 fi
@@ -83,7 +87,12 @@ done < <(nube_modules_resolve "${guest_modules[@]}")
 nube_cpio_newc "$root" "$work/initrd.img"
 
 echo "$NUBE_KERNEL_RELEASE" >"$work/release"
-for f in vmlinuz vmlinux initrd.img release; do
+files=(vmlinuz vmlinux initrd.img release)
+if [[ ${NUBE_GUEST_NO_DISK:-} != 1 ]]; then
+    nube_hvm_disk "$cache" "$work" "$work/vmlinuz" "$work/initrd.img" "$work/disk.img"
+    files+=(disk.img)
+fi
+for f in "${files[@]}"; do
     mv -f "$work/$f" "$out/$f"
 done
 echo "$key" >"$out/key"

@@ -45,13 +45,14 @@ nube_deb_fetch() {
     dir="$cache/debs"
     mkdir -p "$dir"
     if [[ -n $ver ]]; then
-        file="$dir/${pkg}_${ver/:/%3a}_amd64.deb"
+        file="$(ls -1 "$dir/${pkg}_${ver/:/%3a}"_{amd64,all}.deb 2>/dev/null | head -n1)"
         if [[ ! -s $file ]]; then
             (cd "$dir" && apt-get download -q=2 "$pkg=$ver" >/dev/null 2>&1) ||
                 nube_die "apt-get download $pkg=$ver failed (run apt-get update?)"
+            file="$(ls -1 "$dir/${pkg}_${ver/:/%3a}"_{amd64,all}.deb 2>/dev/null | head -n1)"
         fi
     else
-        file="$(ls -1 "$dir/${pkg}"_*_amd64.deb 2>/dev/null | sort -V | tail -n1)"
+        file="$(ls -1 "$dir/${pkg}"_*_{amd64,all}.deb 2>/dev/null | sort -V | tail -n1)"
     fi
     [[ -s $file ]] || nube_die "no .deb for $pkg (apt-get update, and network to Debian?)"
     printf '%s\n' "$file"
@@ -70,6 +71,25 @@ nube_deb_unpack() {
         mv "$dest.tmp" "$dest"
     fi
     printf '%s\n' "$dest"
+}
+
+# nube_pkg_fetch CACHE PKG: fetch and unpack PKG's candidate version (apt's
+# answer remembered until its lists change); print the unpacked folder.
+nube_pkg_fetch() {
+    local cache=$1 pkg=$2 sig memo msig ver="" deb
+    sig="$(stat -c %Y /var/lib/apt/lists /var/lib/apt/lists/partial 2>/dev/null | tr '\n' .)"
+    memo="$cache/apt-versions.d/$pkg"
+    if [[ -n $sig && -f $memo ]] && read -r msig ver <"$memo" && [[ $msig == "$sig" ]]; then
+        :
+    else
+        ver="$(nube_pkg_version "$pkg")"
+        if [[ -n $sig && -n $ver ]]; then
+            mkdir -p "$cache/apt-versions.d"
+            echo "$sig $ver" >"$memo"
+        fi
+    fi
+    deb="$(nube_deb_fetch "$cache" "$pkg" "$ver")" || exit 1
+    nube_deb_unpack "$cache" "$deb"
 }
 
 # nube_fetch_inputs CACHE: fetch and unpack the cloud kernel and busybox-static.
