@@ -14,6 +14,7 @@
 #   --bin PATH         an executable and the shared libraries ldd lists, at their own paths
 #   --qemu             qemu-system-x86_64, its libraries and its x86 firmware
 #   --guest            the Nube guest image (built if needed) at /guest
+#   --guest-disk       also its HVM disk, /guest/disk.img (47 MiB)
 #   --module NAME      load kernel module NAME (and what it depends on) too; repeatable
 #   --net              QEMU user networking: eth0 is 10.0.2.15/24, the host is 10.0.2.2
 #   --port HOST:GUEST  forward TCP port HOST on 127.0.0.1 to the test host's GUEST (implies --net)
@@ -44,6 +45,7 @@ while (($#)); do
     --bin) bins+=("$2"); shift 2 ;;
     --qemu) qemu=1; shift ;;
     --guest) guest=1; shift ;;
+    --guest-disk) guest=2; shift ;;
     --module) modules+=("$2"); shift 2 ;;
     --net) net=1; shift ;;
     --port) ports+=("$2"); net=1; shift 2 ;;
@@ -177,6 +179,7 @@ fi
 if ((guest)); then
     "$scripts/build-guest-image.sh" "$cache/guest" >/dev/null
     for f in vmlinuz vmlinux initrd.img; do stage_add "$cache/guest/$f" "/guest/$f"; done
+    ((guest == 2)) && stage_add "$cache/guest/disk.img" /guest/disk.img
 fi
 : >"$stage/etc/testhost/modules.extra"
 if ((${#modules[@]})); then
