@@ -166,11 +166,12 @@ struct sched_result {
     int removed[SCHED_FILTERS_MAX];                 /* hosts each filter removed */
     char example[SCHED_FILTERS_MAX][SCHED_WHY_MAX]; /* "host h: reason" of the first */
     int n_cand;
-    int *cand;      /* indices into the host array of the survivors */
-    double *weight; /* total weight, per candidate */
-    double *raw;    /* raw weigher figures, n_cand x SCHED_WEIGHERS_MAX */
-    double *norm;   /* their normalised values */
-    bool *taken;    /* candidates already handed out by sched_result_next */
+    int *cand;                     /* indices into the host array of the survivors */
+    double *weight;                /* total weight, per candidate */
+    double *raw;                   /* raw weigher figures, n_cand x SCHED_WEIGHERS_MAX */
+    double *norm;                  /* their normalised values */
+    bool *taken;                   /* candidates already handed out by sched_result_next */
+    bool flat[SCHED_WEIGHERS_MAX]; /* the weigher's figure was the same everywhere */
     int cap;
 };
 

@@ -170,6 +170,7 @@ sched_select(const struct sched_host *hosts, int n_hosts, const struct sched_spe
     for (int w = 0; sched_weighers[w]; w++) {
         double mult = conf->multipliers[w];
         double *raw = res->raw + (size_t)w * nc, *norm = res->norm + (size_t)w * nc;
+        res->flat[w] = true;
         if (mult == 0 || nc == 0) {
             for (int c = 0; c < nc; c++)
                 raw[c] = norm[c] = 0;
@@ -184,6 +185,7 @@ sched_select(const struct sched_host *hosts, int n_hosts, const struct sched_spe
         }
         /* min-max normalisation, as Nova's weighers: equal figures weigh 0 */
         double span = hi - lo;
+        res->flat[w] = !(span > 0);
         for (int c = 0; c < nc; c++) {
             norm[c] = span > 0 ? (raw[c] - lo) / span : 0;
             res->weight[c] += mult * norm[c];
@@ -235,8 +237,8 @@ sched_result_weights(const struct sched_result *res, const struct sched_host *ho
     size_t off = n > 0 ? (size_t)n : 0;
     const char *sep = "";
     for (int w = 0; sched_weighers[w] && off < size; w++) {
-        if (conf->multipliers[w] == 0)
-            continue;
+        if (conf->multipliers[w] == 0 || res->flat[w])
+            continue; /* it did not rank anything */
         n = snprintf(buf + off, size - off, "%s%s %.3f=%.3gx%.2f", sep, sched_weighers[w]->name,
                      res->norm[(size_t)w * nc + c] * conf->multipliers[w],
                      res->raw[(size_t)w * nc + c], conf->multipliers[w]);
