@@ -419,6 +419,9 @@ main(int argc, char **argv)
         .ncpus = o.vcpus,
         .raw_mode = o.payload_mode,
     };
+    struct boot_pci_irq pci_irqs[BOOT_PCI_IRQ_MAX];
+    bc.pci_irqs = pci_irqs;
+    bc.npci_irqs = vm_pci_irqs(vm, pci_irqs, BOOT_PCI_IRQ_MAX);
     struct boot_entry entry;
     if (boot_load(&vm->mem, &bc, &entry, &err) < 0 || vm_vcpus_setup(vm, &entry, &err) < 0)
         goto fail;

@@ -406,6 +406,35 @@ vm_ioeventfd_del(struct vm *vm, enum vm_io_space space, uint64_t addr, uint32_t 
 
 /* ---- devices ---- */
 
+static uint32_t
+pci_cfg_read32(struct vm *vm, uint8_t slot, uint8_t reg)
+{
+    uint32_t addr = 0x80000000u | ((uint32_t)slot << 11) | reg;
+    uint8_t a[4] = {(uint8_t)addr, (uint8_t)(addr >> 8), (uint8_t)(addr >> 16),
+                    (uint8_t)(addr >> 24)};
+    uint8_t d[4];
+    vm_io_dispatch(vm, VM_IO_PIO, 0xcf8, a, 4, true);
+    vm_io_dispatch(vm, VM_IO_PIO, 0xcfc, d, 4, false); /* all ones when nothing answers */
+    return (uint32_t)d[0] | ((uint32_t)d[1] << 8) | ((uint32_t)d[2] << 16) | ((uint32_t)d[3] << 24);
+}
+
+int
+vm_pci_irqs(struct vm *vm, struct boot_pci_irq *out, int max)
+{
+    int n = 0;
+    for (uint8_t slot = 0; slot < 32 && n < max; slot++) {
+        if ((pci_cfg_read32(vm, slot, 0x00) & 0xffff) == 0xffff)
+            continue; /* no device */
+        uint32_t r = pci_cfg_read32(vm, slot, 0x3c);
+        uint8_t line = (uint8_t)r, pin = (uint8_t)(r >> 8);
+        if (pin >= 1 && pin <= 4 && line > 0 && line < 24)
+            out[n++] = (struct boot_pci_irq){.slot = slot, .pin = pin, .gsi = line};
+    }
+    uint8_t zero[4] = {0};
+    vm_io_dispatch(vm, VM_IO_PIO, 0xcf8, zero, 4, true); /* leave the latch as reset left it */
+    return n;
+}
+
 void
 vm_device_add(struct vm *vm, const struct vm_device_ops *ops, void *dev)
 {

@@ -120,6 +120,10 @@ void vm_milestone_record(struct vm *vm, uint32_t value);
 /* The control socket's "shutdown" and "ctrl_alt_del" reach these (hw/pm.c, hw/i8042.c). */
 void vm_set_power_button(struct vm *vm, void (*fn)(void *), void *opaque);
 void vm_set_ctrl_alt_del(struct vm *vm, int (*fn)(void *), void *opaque);
+/* The legacy interrupt wiring of the PCI devices on bus 0, read from their
+ * configuration space through ports 0xCF8/0xCFC as firmware would (interrupt
+ * pin and line); returns how many, 0 without a PCI bus. */
+int vm_pci_irqs(struct vm *vm, struct boot_pci_irq *out, int max);
 /* Calls every device's stats into @buf as "name: text; ..." */
 void vm_devices_stats(struct vm *vm, char *buf, size_t len);
 

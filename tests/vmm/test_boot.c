@@ -241,14 +241,14 @@ check_table_sum(const uint8_t *t)
 }
 
 static void
-test_acpi(int ncpus)
+test_acpi(int ncpus, const struct boot_pci_irq *irqs, int nirqs)
 {
     struct guest_mem mem;
     uint64_t size = 16 << 20;
     uint8_t *ram = ram_new(&mem, size);
     struct boot_acpi_info info;
     struct err err = ERR_INIT;
-    CHECK_INT(boot_acpi_build(&mem, ncpus, &info, &err), 0);
+    CHECK_INT(boot_acpi_build(&mem, ncpus, irqs, nirqs, &info, &err), 0);
     CHECK_INT(info.rsdp, BOOT_ACPI_ADDR);
 
     const uint8_t *rsdp = ram + info.rsdp;
@@ -297,6 +297,23 @@ test_acpi(int ncpus)
     CHECK(memcmp(aml + 2 + pkglen, "\\_S5_", 5) == 0);
     CHECK(memmem(aml, dlen - 36, "PCI0", 4) != NULL);
     CHECK(memmem(aml, dlen - 36, "\x0c\x41\xd0\x0a\x03", 5) != NULL); /* EisaId("PNP0A03") */
+    /* _PRT: one Package {0xSSSSFFFF, pin - 1, Zero, GSI} per routed interrupt */
+    const uint8_t *prt = memmem(aml, dlen - 36, "_PRT", 4);
+    CHECK((prt != NULL) == (nirqs > 0));
+    if (prt) {
+        const uint8_t *p = prt + 4;
+        CHECK_INT(p[0], 0x12);
+        p += 2 + (p[1] >> 6); /* PkgLength */
+        CHECK_INT(p[0], nirqs);
+        p++;
+        for (int i = 0; i < nirqs; i++) {
+            CHECK_INT(p[0], 0x12);
+            CHECK_INT(p[2], 4);
+            CHECK_INT(p[3], 0x0c);
+            CHECK_INT(le(p + 4, 4), ((uint64_t)irqs[i].slot << 16) | 0xffff);
+            p += 1 + p[1]; /* short PkgLength counts itself */
+        }
+    }
     /* \_S5 = Package(4) {5, 5, 0, 0} */
     const uint8_t *s5 = aml + 2 + pkglen + 5;
     static const uint8_t want_s5[] = {0x12, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00};
@@ -347,13 +364,17 @@ test_acpi(int ncpus)
     CHECK_INT(info.end, le(xsdt + 44, 8) + mlen);
 
     char name[64];
-    snprintf(name, sizeof(name), "acpi-%dcpu.hex", ncpus);
+    snprintf(name, sizeof(name), "acpi-%dcpu%s.hex", ncpus, nirqs ? "-pci" : "");
     char *dump = hexdump(ram + BOOT_ACPI_ADDR, info.end - BOOT_ACPI_ADDR, BOOT_ACPI_ADDR);
     check_golden(name, dump);
     free(dump);
 
-    CHECK_INT(boot_acpi_build(&mem, 0, &info, &err), -1);
-    CHECK_INT(boot_acpi_build(&mem, 255, &info, &err), -1);
+    CHECK_INT(boot_acpi_build(&mem, 0, NULL, 0, &info, &err), -1);
+    CHECK_INT(boot_acpi_build(&mem, 255, NULL, 0, &info, &err), -1);
+    static const struct boot_pci_irq bad[] = {{.slot = 32, .pin = 1, .gsi = 5}};
+    CHECK_INT(boot_acpi_build(&mem, 1, bad, 1, &info, &err), -1);
+    static const struct boot_pci_irq bad_pin[] = {{.slot = 3, .pin = 0, .gsi = 5}};
+    CHECK_INT(boot_acpi_build(&mem, 1, bad_pin, 1, &info, &err), -1);
     munmap(ram, size);
 }
 
@@ -739,8 +760,17 @@ main(int argc, char **argv)
     test_guest_ptr();
     test_e820();
     test_x86_tables();
-    test_acpi(1);
-    test_acpi(4);
+    test_acpi(1, NULL, 0);
+    test_acpi(4, NULL, 0);
+    static const struct boot_pci_irq irqs[] = {{.slot = 1, .pin = 1, .gsi = 5},
+                                               {.slot = 2, .pin = 1, .gsi = 10},
+                                               {.slot = 3, .pin = 2, .gsi = 11}};
+    test_acpi(2, irqs, 3);
+    /* every slot routed: PkgLengths past one byte */
+    struct boot_pci_irq all[BOOT_PCI_IRQ_MAX];
+    for (int i = 0; i < BOOT_PCI_IRQ_MAX; i++)
+        all[i] = (struct boot_pci_irq){.slot = (uint8_t)i, .pin = 1, .gsi = (uint8_t)(16 + i % 8)};
+    test_acpi(8, all, BOOT_PCI_IRQ_MAX);
     test_bzimage();
     test_initrd_addr();
     test_elf_pvh();

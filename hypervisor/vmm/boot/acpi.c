@@ -181,10 +181,40 @@ aml_pci_crs(struct abuf *b)
     ab_put(b, body, bb.len);
 }
 
-static size_t
-acpi_dsdt_aml(uint8_t *out, size_t cap)
+/* Name(_PRT, Package() { Package() { 0xSSSSFFFF, pin, Zero, gsi }, ... }):
+ * PCI INTx routing straight to IOAPIC inputs (no link devices). */
+static void
+aml_pci_prt(struct abuf *b, const struct boot_pci_irq *irqs, int n)
 {
-    uint8_t dev[512], scope[600];
+    uint8_t body[BOOT_PCI_IRQ_MAX * 16 + 8];
+    struct abuf p = {.p = body, .cap = sizeof(body)};
+    ab_u8(&p, (uint8_t)n); /* NumElements */
+    for (int i = 0; i < n; i++) {
+        uint8_t e[16];
+        struct abuf eb = {.p = e, .cap = sizeof(e)};
+        ab_u8(&eb, 4);
+        ab_u8(&eb, 0x0c); /* DWordConst: address, any function */
+        ab_le(&eb, ((uint32_t)irqs[i].slot << 16) | 0xffff, 4);
+        aml_int(&eb, (uint64_t)irqs[i].pin - 1);
+        aml_int(&eb, 0); /* no link device: the source index is the GSI */
+        aml_int(&eb, irqs[i].gsi);
+        ab_u8(&p, 0x12); /* PackageOp */
+        aml_pkglen(&p, eb.len);
+        ab_put(&p, e, eb.len);
+    }
+    ab_u8(b, 0x08);
+    ab_put(b, "_PRT", 4);
+    ab_u8(b, 0x12);
+    aml_pkglen(b, p.len);
+    ab_put(b, body, p.len);
+    if (p.overflow)
+        b->overflow = true;
+}
+
+static size_t
+acpi_dsdt_aml(uint8_t *out, size_t cap, const struct boot_pci_irq *irqs, int nirqs)
+{
+    uint8_t dev[1024], scope[1100];
     struct abuf d = {.p = dev, .cap = sizeof(dev)};
 
     /* Device(PCI0) body */
@@ -195,6 +225,8 @@ acpi_dsdt_aml(uint8_t *out, size_t cap)
     aml_name_int(&d, "_BBN", 0);
     aml_name_int(&d, "_UID", 0);
     aml_pci_crs(&d);
+    if (nirqs > 0)
+        aml_pci_prt(&d, irqs, nirqs);
 
     struct abuf s = {.p = scope, .cap = sizeof(scope)};
     ab_put(&s, "\\_SB_", 5);
@@ -234,11 +266,17 @@ gas_io(uint8_t *p, uint64_t port, uint8_t bits)
 #define ALIGN16(x) (((x) + 15) & ~(uint64_t)15)
 
 int
-boot_acpi_build(const struct guest_mem *mem, int ncpus, struct boot_acpi_info *info,
-                struct err *err)
+boot_acpi_build(const struct guest_mem *mem, int ncpus, const struct boot_pci_irq *pci_irqs,
+                int npci_irqs, struct boot_acpi_info *info, struct err *err)
 {
     if (ncpus < 1 || ncpus > 254)
         return err_set(err, ERR_INVALID, "ACPI: %d vCPUs (1..254)", ncpus);
+    if (npci_irqs < 0 || npci_irqs > BOOT_PCI_IRQ_MAX)
+        return err_set(err, ERR_INVALID, "ACPI: %d PCI interrupts", npci_irqs);
+    for (int i = 0; i < npci_irqs; i++)
+        if (pci_irqs[i].slot > 31 || pci_irqs[i].pin < 1 || pci_irqs[i].pin > 4)
+            return err_set(err, ERR_INVALID, "ACPI: bad PCI interrupt %d (slot %u pin %u)", i,
+                           pci_irqs[i].slot, pci_irqs[i].pin);
     uint8_t *base = guest_mem_ptr(mem, BOOT_ACPI_ADDR, BOOT_ACPI_MAX);
     if (!base)
         return err_set(err, ERR_INVALID, "ACPI: guest memory too small");
@@ -251,8 +289,8 @@ boot_acpi_build(const struct guest_mem *mem, int ncpus, struct boot_acpi_info *i
     const uint64_t fadt = facs + 64;
     const uint64_t fadt_len = 276;
     const uint64_t dsdt = ALIGN16(fadt + fadt_len);
-    uint8_t aml[1024];
-    size_t aml_len = acpi_dsdt_aml(aml, sizeof(aml));
+    uint8_t aml[2048];
+    size_t aml_len = acpi_dsdt_aml(aml, sizeof(aml), pci_irqs, npci_irqs);
     if (!aml_len)
         return err_set(err, ERR_INTERNAL, "ACPI: DSDT does not fit");
     const uint64_t dsdt_len = ACPI_HDR_LEN + aml_len;

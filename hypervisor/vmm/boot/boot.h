@@ -120,9 +120,18 @@ struct boot_acpi_info {
     uint64_t rsdp;
     uint64_t end; /* first byte after the tables */
 };
-/* RSDP, XSDT, FADT, FACS, DSDT and a MADT with @ncpus local APICs at BOOT_ACPI_ADDR. */
-int boot_acpi_build(const struct guest_mem *mem, int ncpus, struct boot_acpi_info *info,
-                    struct err *err);
+/* A PCI device's legacy interrupt: INTx pin @pin (1 = INTA) of bus 0 slot
+ * @slot is wired to IOAPIC input @gsi (level-triggered, active low). */
+struct boot_pci_irq {
+    uint8_t slot;
+    uint8_t pin;
+    uint8_t gsi;
+};
+#define BOOT_PCI_IRQ_MAX 32
+/* RSDP, XSDT, FADT, FACS, DSDT (with a _PRT for @pci_irqs) and a MADT with
+ * @ncpus local APICs at BOOT_ACPI_ADDR. */
+int boot_acpi_build(const struct guest_mem *mem, int ncpus, const struct boot_pci_irq *pci_irqs,
+                    int npci_irqs, struct boot_acpi_info *info, struct err *err);
 /* ACPI table checksum: the byte that makes the sum of @len bytes zero. */
 uint8_t boot_acpi_checksum(const uint8_t *p, size_t len);
 
@@ -175,7 +184,9 @@ struct boot_config {
     const char *initrd;
     const char *cmdline;
     int ncpus;
-    enum boot_cpu_mode raw_mode; /* for BOOT_KIND_RAW */
+    enum boot_cpu_mode raw_mode;         /* for BOOT_KIND_RAW */
+    const struct boot_pci_irq *pci_irqs; /* INTx wiring for the DSDT's _PRT */
+    int npci_irqs;
 };
 
 /* Load everything into @mem and describe the BSP's entry state. */

@@ -445,7 +445,7 @@ boot_load(const struct guest_mem *mem, const struct boot_config *cfg, struct boo
     if (guest_mem_low_end(mem) < 2 * BOOT_HIGH_START)
         return err_set(err, ERR_INVALID, "guest memory below 2 MiB");
     struct boot_acpi_info acpi;
-    if (boot_acpi_build(mem, cfg->ncpus, &acpi, err) < 0)
+    if (boot_acpi_build(mem, cfg->ncpus, cfg->pci_irqs, cfg->npci_irqs, &acpi, err) < 0)
         return -1;
 
     int fd = open(cfg->kernel, O_RDONLY | O_CLOEXEC);
