@@ -149,34 +149,46 @@ vcpu_set_msrs(struct vcpu *v, struct err *err)
         uint32_t index;
         uint64_t data;
     } init[] = {
-        {0x174, 0},              /* IA32_SYSENTER_CS */
-        {0x175, 0},              /* IA32_SYSENTER_ESP */
-        {0x176, 0},              /* IA32_SYSENTER_EIP */
-        {0xc0000081, 0},         /* STAR */
-        {0xc0000082, 0},         /* LSTAR */
-        {0xc0000083, 0},         /* CSTAR */
-        {0xc0000084, 0},         /* SYSCALL_MASK */
-        {0xc0000102, 0},         /* KERNEL_GS_BASE */
-        {0x10, 0},               /* IA32_TSC */
-        {0x1a0, 1},              /* IA32_MISC_ENABLE: fast strings */
-        {0x2ff, (1u << 11) | 6}, /* MTRR default type: enabled, write-back */
+        {0x174, 0},                     /* IA32_SYSENTER_CS */
+        {0x175, 0},                     /* IA32_SYSENTER_ESP */
+        {0x176, 0},                     /* IA32_SYSENTER_EIP */
+        {0xc0000081, 0},                /* STAR */
+        {0xc0000082, 0},                /* LSTAR */
+        {0xc0000083, 0},                /* CSTAR */
+        {0xc0000084, 0},                /* SYSCALL_MASK */
+        {0xc0000102, 0},                /* KERNEL_GS_BASE */
+        {0x10, 0},                      /* IA32_TSC */
+        {0x1a0, 1},                     /* IA32_MISC_ENABLE: fast strings */
+        {0x2ff, (1u << 11) | 6},        /* MTRR default type: enabled, write-back */
+        {0x277, 0x0007040600070406ULL}, /* PAT: the power-on value */
+        /* KVM's paravirtual MSRs off, as at power-on: after an in-place
+         * reboot KVM must not go on writing kvm-clock, steal time or async
+         * page fault data into the new guest's memory. (The wall-clock MSRs
+         * are left alone: writing one asks KVM to write guest memory.) */
+        {0x12, 0},       /* MSR_KVM_SYSTEM_TIME */
+        {0x4b564d01, 0}, /* MSR_KVM_SYSTEM_TIME_NEW */
+        {0x4b564d02, 0}, /* MSR_KVM_ASYNC_PF_EN */
+        {0x4b564d03, 0}, /* MSR_KVM_STEAL_TIME */
+        {0x4b564d04, 0}, /* MSR_KVM_PV_EOI_EN */
+        {0x4b564d05, 1}, /* MSR_KVM_POLL_CONTROL */
+        {0x4b564d06, 0}, /* MSR_KVM_ASYNC_PF_INT */
     };
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry e[ARRAY_SIZE(init)];
-    } m;
-    memset(&m, 0, sizeof(m));
-    m.hdr.nmsrs = ARRAY_SIZE(init);
+    /* one at a time: KVM stops a batch at the first MSR it refuses */
     for (size_t i = 0; i < ARRAY_SIZE(init); i++) {
-        m.e[i].index = init[i].index;
-        m.e[i].data = init[i].data;
+        union {
+            struct kvm_msrs hdr;
+            uint8_t raw[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+        } m;
+        memset(&m, 0, sizeof(m));
+        m.hdr.nmsrs = 1;
+        m.hdr.entries[0].index = init[i].index;
+        m.hdr.entries[0].data = init[i].data;
+        int n = ioctl(v->fd, KVM_SET_MSRS, &m);
+        if (n < 0)
+            return err_set_errno(err, ERR_IO, errno, "KVM_SET_MSRS 0x%x", init[i].index);
+        if (n != 1)
+            log_debug("vCPU %d: KVM refused MSR 0x%x", v->id, init[i].index);
     }
-    int n = ioctl(v->fd, KVM_SET_MSRS, &m);
-    if (n < 0)
-        return err_set_errno(err, ERR_IO, errno, "KVM_SET_MSRS");
-    if ((size_t)n < ARRAY_SIZE(init)) /* KVM stops at the first MSR it refuses */
-        log_warn("vCPU %d: KVM refused MSR 0x%x; %d of %zu set", v->id, init[n].index, n,
-                 ARRAY_SIZE(init));
     return 0;
 }
 
