@@ -8,7 +8,7 @@ set -u
 prog=${1:?usage: run_service.sh TEST_PROGRAM CLOUD_SCHEDULER CLOUD_MANAGE}
 sched=${2:?usage: run_service.sh TEST_PROGRAM CLOUD_SCHEDULER CLOUD_MANAGE}
 manage=${3:?usage: run_service.sh TEST_PROGRAM CLOUD_SCHEDULER CLOUD_MANAGE}
-# shellcheck source=../lib/services.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/services.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/services.sh"
 
 if [ ! -x "${PG_BINDIR:-}/initdb" ]; then
