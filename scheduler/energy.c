@@ -20,16 +20,14 @@ energy_model_linear(struct energy_model *m, double idle_watts, double max_watts)
     m->idle_watts = idle_watts;
     m->max_watts = max_watts;
     m->npoints = 0;
+    m->points = NULL;
 }
 
 void
 energy_model_table(struct energy_model *m, const double *watts, int n)
 {
-    if (n > ENERGY_POINTS_MAX)
-        n = ENERGY_POINTS_MAX;
     m->npoints = n;
-    for (int i = 0; i < n; i++)
-        m->points[i] = watts[i];
+    m->points = watts;
     m->idle_watts = n > 0 ? watts[0] : 0;
     m->max_watts = n > 0 ? watts[n - 1] : 0;
 }
@@ -64,7 +62,7 @@ double
 energy_marginal_watts(const struct sched_host *host, const struct sched_spec *spec,
                       const struct sched_conf *conf)
 {
-    double before_util = fmin(1.0, fmax(0.0, host->cpu_util));
+    double before_util = host->cpu_util > 0 ? (host->cpu_util < 1 ? host->cpu_util : 1) : 0;
     double after_util = before_util + energy_util_delta(host, spec, conf);
     double before = energy_power(&host->power, before_util);
     double after = energy_power(&host->power, after_util);
@@ -78,7 +76,7 @@ energy_marginal_watts(const struct sched_host *host, const struct sched_spec *sp
      * measured to modelled draw now, bounded so one bad sample cannot rule. */
     if (host->power_measured && host->power_watts > 0 && before > 0) {
         scale = host->power_watts / before;
-        scale = fmin(2.0, fmax(0.5, scale));
+        scale = scale < 0.5 ? 0.5 : scale > 2.0 ? 2.0 : scale;
     }
     if (conf->energy_consolidate && host->running_vms == 0 && host->vcpus_used == 0)
         before = 0; /* asleep, or could be: placing here wakes it */

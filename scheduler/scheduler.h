@@ -34,7 +34,6 @@ enum sched_group_policy {
     SCHED_GROUP_SOFT_ANTI_AFFINITY,
 };
 
-#define ENERGY_POINTS_MAX 21
 #define SCHED_WEIGHERS_MAX 8
 #define SCHED_FILTERS_MAX 16
 
@@ -46,7 +45,7 @@ struct energy_model {
     double idle_watts;
     double max_watts;
     int npoints;
-    double points[ENERGY_POINTS_MAX];
+    const double *points; /* borrowed: shared by every host of a model */
 };
 
 /* One compute host as the scheduler sees it (compute_node, refreshed). */
@@ -208,7 +207,8 @@ double energy_util_delta(const struct sched_host *host, const struct sched_spec 
  * so waking it costs its idle draw as well. */
 double energy_marginal_watts(const struct sched_host *host, const struct sched_spec *spec,
                              const struct sched_conf *conf);
-/* A piecewise model from @n draws at evenly spaced utilisations. */
+/* A piecewise model from @n draws at evenly spaced utilisations; @watts is
+ * borrowed (it must outlive the model: a table per hardware model). */
 void energy_model_table(struct energy_model *m, const double *watts, int n);
 void energy_model_linear(struct energy_model *m, double idle_watts, double max_watts);
 

@@ -180,8 +180,10 @@ sched_select(const struct sched_host *hosts, int n_hosts, const struct sched_spe
         for (int c = 0; c < nc; c++) {
             double v = sched_weighers[w]->fn(&hosts[res->cand[c]], spec, ctx);
             raw[c] = v;
-            lo = fmin(lo, v);
-            hi = fmax(hi, v);
+            if (v < lo) /* plain compares: fmin/fmax are library calls here */
+                lo = v;
+            if (v > hi)
+                hi = v;
         }
         /* min-max normalisation, as Nova's weighers: equal figures weigh 0 */
         double span = hi - lo;
