@@ -20,7 +20,13 @@ static const struct {
     {"identity:create_role", POLICY_ADMIN},
     {"identity:delete_role", POLICY_ADMIN},
     {"identity:list_services", POLICY_ADMIN},
+    {"identity:get_service", POLICY_ADMIN},
+    {"identity:create_service", POLICY_ADMIN},
+    {"identity:delete_service", POLICY_ADMIN},
     {"identity:list_endpoints", POLICY_ADMIN},
+    {"identity:get_endpoint", POLICY_ADMIN},
+    {"identity:create_endpoint", POLICY_ADMIN},
+    {"identity:delete_endpoint", POLICY_ADMIN},
     /* projects */
     {"identity:list_projects", POLICY_ADMIN}, /* others get their own project */
     {"identity:get_project", POLICY_PROJECT_READER},

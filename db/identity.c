@@ -438,6 +438,72 @@ db_service_list(PGconn *conn, struct err *err)
                          0, NULL, err);
 }
 
+json_t *
+db_service_get(PGconn *conn, const char *id, struct err *err)
+{
+    const char *p[] = {id};
+    return db_query_one(conn, "service", id,
+                        "SELECT id, type, name, description, enabled FROM catalog_service"
+                        " WHERE id = $1",
+                        1, p, err);
+}
+
+int
+db_service_create(PGconn *conn, const char *id, const char *type, const char *name,
+                  const char *description, bool enabled, struct err *err)
+{
+    const char *p[] = {id, type, name, description ? description : "", enabled ? "true" : "false"};
+    return db_cmd(conn,
+                  "INSERT INTO catalog_service (id, type, name, description, enabled)"
+                  " VALUES ($1, $2, $3, $4, $5)",
+                  5, p, err);
+}
+
+int
+db_service_delete(PGconn *conn, const char *id, struct err *err)
+{
+    const char *p[] = {id};
+    return db_cmd_one(conn, "service", id, "DELETE FROM catalog_service WHERE id = $1", 1, p, err);
+}
+
+#define ENDPOINT_COLS "id, service_id, interface, region, url, enabled"
+
+json_t *
+db_endpoint_list(PGconn *conn, struct err *err)
+{
+    return db_query_rows(conn,
+                         "SELECT " ENDPOINT_COLS " FROM catalog_endpoint"
+                         " ORDER BY service_id, interface, region",
+                         0, NULL, err);
+}
+
+json_t *
+db_endpoint_get(PGconn *conn, const char *id, struct err *err)
+{
+    const char *p[] = {id};
+    return db_query_one(conn, "endpoint", id,
+                        "SELECT " ENDPOINT_COLS " FROM catalog_endpoint WHERE id = $1", 1, p, err);
+}
+
+int
+db_endpoint_create(PGconn *conn, const char *id, const char *service_id, const char *interface,
+                   const char *region, const char *url, bool enabled, struct err *err)
+{
+    const char *p[] = {id, service_id, interface, region, url, enabled ? "true" : "false"};
+    return db_cmd(conn,
+                  "INSERT INTO catalog_endpoint (id, service_id, interface, region, url, enabled)"
+                  " VALUES ($1, $2, $3, $4, $5, $6)",
+                  6, p, err);
+}
+
+int
+db_endpoint_delete(PGconn *conn, const char *id, struct err *err)
+{
+    const char *p[] = {id};
+    return db_cmd_one(conn, "endpoint", id, "DELETE FROM catalog_endpoint WHERE id = $1", 1, p,
+                      err);
+}
+
 int
 db_catalog_ensure(PGconn *conn, const char *type, const char *name, const char *interface,
                   const char *region, const char *url, struct err *err)

@@ -89,6 +89,20 @@ json_t *db_assignment_roles(PGconn *conn, const char *user_id, const char *proje
 json_t *db_catalog_list(PGconn *conn, struct err *err);
 /* Rows {id, type, name, description, enabled}. */
 json_t *db_service_list(PGconn *conn, struct err *err);
+json_t *db_service_get(PGconn *conn, const char *id, struct err *err);
+/* ERR_CONFLICT when a service of that type exists. */
+int db_service_create(PGconn *conn, const char *id, const char *type, const char *name,
+                      const char *description, bool enabled, struct err *err);
+/* Deletes its endpoints too. */
+int db_service_delete(PGconn *conn, const char *id, struct err *err);
+/* Rows {id, service_id, interface, region, url, enabled}, enabled or not. */
+json_t *db_endpoint_list(PGconn *conn, struct err *err);
+json_t *db_endpoint_get(PGconn *conn, const char *id, struct err *err);
+/* ERR_CONFLICT when the service already has an endpoint for that interface and
+ * region; ERR_CONFLICT (foreign key) when the service does not exist. */
+int db_endpoint_create(PGconn *conn, const char *id, const char *service_id, const char *interface,
+                       const char *region, const char *url, bool enabled, struct err *err);
+int db_endpoint_delete(PGconn *conn, const char *id, struct err *err);
 /* Create the service (by type) when missing and set its @interface endpoint in
  * @region to @url (idempotent). */
 int db_catalog_ensure(PGconn *conn, const char *type, const char *name, const char *interface,

@@ -180,6 +180,18 @@ check "openstack role list shows admin, member, reader" \
     bash -c "[ \"\$(openstack role list -f value -c Name 2>/dev/null | sort | tr '\n' ' ')\" = 'admin member reader ' ]"
 check "openstack domain list" bash -c "openstack domain list -f value 2>/dev/null | grep -q '^default Default True'"
 check "openstack endpoint list" bash -c "openstack endpoint list -f value 2>/dev/null | grep -q identity"
+check "openstack service create --name nova compute" osc service create --name nova compute
+check "openstack endpoint create compute public" \
+    osc endpoint create --region RegionOne compute public http://localhost:8774/v2.1
+if osc endpoint create --region RegionOne compute public http://localhost:8774/v2.1; then
+    bad "a duplicate endpoint was accepted"
+else
+    check "duplicate endpoint: 409" grep -q "HTTP 409" "$TMP/osc.err"
+fi
+check "a new token's catalog lists compute" bash -c "openstack catalog list -f value -c Type 2>/dev/null | grep -qx compute"
+check "openstack endpoint delete" bash -c "openstack endpoint delete \$(openstack endpoint list --service compute -f value -c ID 2>/dev/null)"
+check "openstack service delete compute" osc service delete compute
+check "compute is gone from the catalog" bash -c "! openstack catalog list -f value -c Type 2>/dev/null | grep -qx compute"
 DEMO_ID=$(openstack project show demo -f value -c id 2>/dev/null)
 ALICE_ID=$(openstack user show alice -f value -c id 2>/dev/null)
 
