@@ -251,7 +251,8 @@ watchdog() {
 }
 watchdog </dev/null >/dev/null 2>&1 &
 dog=$!
-tail -s 0.1 -n +1 -f --pid="$qpid" "$tmp/out" 2>/dev/null | tr -d '\r' &
+# (sed -u: unbuffered, so the output streams while the command runs.)
+tail -s 0.1 -n +1 -f --pid="$qpid" "$tmp/out" 2>/dev/null | sed -u 's/\r$//' &
 tailpid=$!
 set +e
 wait "$qpid"
