@@ -57,6 +57,7 @@ run(const struct config *raw, const char *config_path)
     }
     struct sched_service svc;
     sched_service_init(&svc, &conf, pool, bus);
+    svc.stop = &stop_signal;
     int rc = 1;
     if (bus_consume(bus, BUS_TOPIC_SCHEDULER, sched_service_handle, &svc, &err) < 0) {
         log_error("bus: consuming %s: %s", BUS_TOPIC_SCHEDULER, err.msg);
@@ -68,10 +69,11 @@ run(const struct config *raw, const char *config_path)
         snprintf(filters + len, sizeof(filters) - len, "%s%s", i ? "," : "", conf.filters[i]->name);
     }
     log_info("consuming %s; filters %s; multipliers ram %.2f cpu %.2f energy %.2f "
-             "soft-affinity %.2f; max_attempts %d, host_refresh_ms %d, energy_consolidate %s",
+             "soft-affinity %.2f; max_attempts %d, host_refresh_ms %d, retry_wait_s %d, "
+             "energy_consolidate %s",
              BUS_TOPIC_SCHEDULER, filters, conf.multipliers[0], conf.multipliers[1],
              conf.multipliers[2], conf.multipliers[3], conf.max_attempts, conf.host_refresh_ms,
-             conf.energy_consolidate ? "on" : "off");
+             conf.retry_wait_s, conf.energy_consolidate ? "on" : "off");
     while (!stop_signal) {
         if (bus_run(bus, 250, &err) < 0) {
             log_error("bus: %s", err.msg);

@@ -92,6 +92,7 @@ struct sched_conf {
     double service_down_time; /* [compute] service_down_time, seconds (60) */
     int max_attempts;         /* builds tried on distinct hosts before ERROR (3) */
     int host_refresh_ms;      /* reload compute_node at most this often (1000) */
+    int retry_wait_s;         /* keep retrying a message while PostgreSQL is away (120) */
     double energy_vcpu_util;  /* host CPU share one busy vCPU adds, per physical CPU (1.0) */
     bool energy_consolidate;  /* an empty host could sleep: adding to it costs its idle draw */
     double multipliers[SCHED_WEIGHERS_MAX]; /* per weigher, in the order of sched_weighers[] */
@@ -149,7 +150,7 @@ extern const struct sched_weigher *const sched_weighers[];
 /* Defaults for everything, every filter enabled. */
 void sched_conf_defaults(struct sched_conf *conf);
 /* [scheduler] enabled_filters (comma list of names), the multipliers,
- * max_attempts, host_refresh_ms, energy_vcpu_util, energy_consolidate;
+ * max_attempts, host_refresh_ms, retry_wait_s, energy_vcpu_util, energy_consolidate;
  * [compute] service_down_time. */
 int sched_conf_load(struct sched_conf *conf, const struct config *cfg, struct err *err);
 const struct sched_filter *sched_filter_find(const char *name);

@@ -34,6 +34,7 @@ sched_conf_defaults(struct sched_conf *conf)
     conf->service_down_time = 60;
     conf->max_attempts = 3;
     conf->host_refresh_ms = 1000;
+    conf->retry_wait_s = 120;
     conf->energy_vcpu_util = 1.0;
     conf->energy_consolidate = true;
     for (int i = 0; sched_weighers[i] && i < SCHED_WEIGHERS_MAX; i++)
@@ -69,6 +70,11 @@ sched_conf_load(struct sched_conf *conf, const struct config *cfg, struct err *e
     if (n < 0 || n > 3600000)
         return err_set(err, ERR_INVALID, "[scheduler] host_refresh_ms: %ld is out of range", n);
     conf->host_refresh_ms = (int)n;
+    if (config_get_long(cfg, "scheduler", "retry_wait_s", 120, &n, err) < 0)
+        return -1;
+    if (n < 0 || n > 86400)
+        return err_set(err, ERR_INVALID, "[scheduler] retry_wait_s: %ld is out of range", n);
+    conf->retry_wait_s = (int)n;
     if (config_get_double(cfg, "scheduler", "energy_vcpu_util", 1.0, &conf->energy_vcpu_util, err) <
         0)
         return -1;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "id.h"
 #include "json.h"
@@ -627,7 +628,22 @@ sched_service_handle(struct bus *bus, const struct bus_msg *msg, void *opaque)
             log_warn("%s without a valid instance_id: rejected", msg->method);
             return BUS_REJECT;
         }
-        return handlers[i].fn(svc, msg, id);
+        /* A database (or broker) outage: keep the message in hand and try
+         * again, rather than burn the bus's few requeues and dead-letter a
+         * build the api accepted. Handlers are idempotent, so a retry after
+         * partial progress picks up where the last try stopped. */
+        int delay_ms = 200;
+        double waited = 0;
+        for (;;) {
+            enum bus_verdict v = handlers[i].fn(svc, msg, id);
+            if (v != BUS_REQUEUE || (svc->stop && *svc->stop) || waited >= svc->conf.retry_wait_s)
+                return v;
+            log_info("instance %s: %s will be tried again in %d ms", id, msg->method, delay_ms);
+            struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL); /* a signal cuts it short */
+            waited += delay_ms / 1000.0;
+            delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
+        }
     }
     log_warn("unknown method %s on the scheduler topic: rejected", msg->method);
     return BUS_REJECT;

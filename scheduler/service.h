@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <signal.h>
 
 #include "bus.h"
 #include "db.h"
@@ -64,6 +65,7 @@ struct sched_service {
     struct bus *bus;    /* used by the default cast */
     sched_cast_fn cast; /* NULL: bus_cast on @bus */
     void *cast_opaque;
+    const volatile sig_atomic_t *stop; /* set by the daemon's signal handler */
     struct sched_hosts hosts;
     struct sched_result result;
     struct sched_boot boot_cache[SCHED_BOOT_CACHE]; /* for retries */

@@ -23,6 +23,11 @@ test_pg_start || { echo "FAIL: PostgreSQL did not start"; exit 1; }
 test_rabbit_start || { echo "FAIL: RabbitMQ did not start"; exit 1; }
 "$manage" --connection "$NUBE_TEST_PG_CONNINFO" db sync || { echo "FAIL: db sync"; exit 1; }
 
+# the test stops and restarts this PostgreSQL to check the scheduler rides out an outage
+NUBE_PG_STOP="bash -c $(printf %q "$(printf '. %q && pg_stop %q' "$NUBE_SRC/scripts/lib/postgres.sh" "$NUBE_TEST_TMP/postgres")")"
+pg_port=$(cat "$NUBE_TEST_TMP/postgres/pg-port")
+NUBE_PG_START="bash -c $(printf %q "$(printf '. %q && pg_start %q %q --fast' "$NUBE_SRC/scripts/lib/postgres.sh" "$NUBE_TEST_TMP/postgres" "$pg_port")")"
+export NUBE_PG_STOP NUBE_PG_START
 NUBE_SCHED_BIN=$sched "$prog"
 rc=$?
 if [ "$rc" -ne 0 ]; then
