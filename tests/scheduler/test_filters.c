@@ -232,6 +232,8 @@ test_conf(void)
     config_set(cfg, "scheduler", "ram_weight_multiplier", "-1.5");
     config_set(cfg, "scheduler", "max_attempts", "5");
     config_set(cfg, "compute", "service_down_time", "30");
+    config_set(cfg, "scheduler", "retry_wait_s", "7");
+    config_set(cfg, "scheduler", "energy_consolidate", "false");
     CHECK_INT(sched_conf_load(&c, cfg, &err), 0);
     CHECK_INT(c.n_filters, 2);
     CHECK(c.filters[0] == &sched_filter_ram);
@@ -239,6 +241,8 @@ test_conf(void)
     CHECK_NEAR(c.multipliers[0], -1.5);
     CHECK_INT(c.max_attempts, 5);
     CHECK_NEAR(c.service_down_time, 30);
+    CHECK_INT(c.retry_wait_s, 7);
+    CHECK(!c.energy_consolidate);
     config_set(cfg, "scheduler", "enabled_filters", "RamFilter,NoSuchFilter");
     CHECK_INT(sched_conf_load(&c, cfg, &err), -1);
     CHECK(strstr(err.msg, "NoSuchFilter") != NULL);
