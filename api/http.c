@@ -563,7 +563,9 @@ api_server_start(struct api_server *srv, struct err *err)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.workers, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)srv->cfg.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED, api_completed, srv,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
+        /* no SO_REUSEPORT: a second cloud-api on the same port must fail to start,
+         * not share the port silently */
+        MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d)
         return err_set(err, ERR_IO, "cannot listen on %s port %ld (see the log above)",
