@@ -1,6 +1,7 @@
 /* Resource claims (docs/compute-flow.md "The claim"): the guarded UPDATE of
  * compute_node, the instance_claim row and the instance's host, in one
- * transaction. The guard is what keeps concurrent schedulers from
+ * transaction (one statement; a transaction with the group's lock for hard
+ * server groups). The guard is what keeps concurrent schedulers from
  * over-committing a host: whatever their caches believe, PostgreSQL's row
  * lock serialises the UPDATEs and each re-evaluates the WHERE clause. */
 #include <stdio.h>
@@ -39,6 +40,36 @@ claim_group_check(PGconn *conn, const struct sched_spec *spec, const char *group
     return n == 0;
 }
 
+/* The claim as one statement (one round trip; a statement is a transaction
+ * of its own): lock the instance row while it still waits for a host, the
+ * guarded compute_node UPDATE, the instance_claim row, and the instance's
+ * host. The first count says whether the instance was still waiting, the
+ * second whether the host had room. Under READ COMMITTED the guarded UPDATE
+ * waits for a concurrent claim on the same host and re-checks its WHERE
+ * clause on the row that claim left. */
+static const char claim_sql[] =
+    "WITH inst AS ("
+    "  SELECT id FROM instance"
+    "   WHERE id = $1 AND vm_state = 'building' AND host IS NULL AND deleted_at IS NULL"
+    "   FOR UPDATE),"
+    " node AS ("
+    "  UPDATE compute_node"
+    "     SET vcpus_used = vcpus_used + $3, memory_mb_used = memory_mb_used + $4,"
+    "         local_gb_used = local_gb_used + $5, running_vms = running_vms + 1"
+    "   WHERE host = $2 AND enabled AND EXISTS (SELECT 1 FROM inst)"
+    "     AND vcpus_used + $3 <= vcpus * cpu_allocation_ratio"
+    "     AND memory_mb_used + $4 <= memory_mb * ram_allocation_ratio"
+    "     AND local_gb_used + $5 <= local_gb * disk_allocation_ratio"
+    "  RETURNING host),"
+    " claim AS ("
+    "  INSERT INTO instance_claim (instance_id, host, vcpus, memory_mb, disk_gb)"
+    "  SELECT $1, host, $3, $4, $5 FROM node RETURNING instance_id),"
+    " upd AS ("
+    "  UPDATE instance SET host = $2, node = $2, task_state = 'spawning',"
+    "         attempts = attempts + 1, updated_at = now()"
+    "   WHERE id IN (SELECT instance_id FROM claim) RETURNING id)"
+    " SELECT (SELECT count(*) FROM inst), (SELECT count(*) FROM upd)";
+
 enum sched_claim_result
 sched_claim(PGconn *conn, const struct sched_spec *spec, const char *group_id, const char *host,
             struct err *err)
@@ -49,11 +80,13 @@ sched_claim(PGconn *conn, const struct sched_spec *spec, const char *group_id, c
     snprintf(d, sizeof(d), "%lld", (long long)spec->disk_gb);
     enum sched_claim_result out = SCHED_CLAIM_ERROR;
     PGresult *res = NULL;
+    bool hard_group = group_id && (spec->group_policy == SCHED_GROUP_AFFINITY ||
+                                   spec->group_policy == SCHED_GROUP_ANTI_AFFINITY);
 
-    if (db_begin(conn, err) < 0)
-        return SCHED_CLAIM_ERROR;
-    if (group_id && (spec->group_policy == SCHED_GROUP_AFFINITY ||
-                     spec->group_policy == SCHED_GROUP_ANTI_AFFINITY)) {
+    /* a hard server group needs its lock and check in the same transaction */
+    if (hard_group) {
+        if (db_begin(conn, err) < 0)
+            return SCHED_CLAIM_ERROR;
         int ok = claim_group_check(conn, spec, group_id, host, err);
         if (ok < 0)
             goto cleanup;
@@ -62,55 +95,27 @@ sched_claim(PGconn *conn, const struct sched_spec *spec, const char *group_id, c
             goto cleanup;
         }
     }
-    const char *up[4] = {host, v, m, d};
-    res = db_exec(conn,
-                  "UPDATE compute_node"
-                  "   SET vcpus_used = vcpus_used + $2, memory_mb_used = memory_mb_used + $3,"
-                  "       local_gb_used = local_gb_used + $4, running_vms = running_vms + 1"
-                  " WHERE host = $1 AND enabled"
-                  "   AND vcpus_used + $2 <= vcpus * cpu_allocation_ratio"
-                  "   AND memory_mb_used + $3 <= memory_mb * ram_allocation_ratio"
-                  "   AND local_gb_used + $4 <= local_gb * disk_allocation_ratio",
-                  4, up, err);
-    if (!res)
-        goto cleanup;
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
-        out = SCHED_CLAIM_NO_ROOM;
-        goto cleanup;
-    }
-    PQclear(res);
-    res = NULL;
-    const char *ins[5] = {spec->instance_id, host, v, m, d};
-    if (db_cmd(conn,
-               "INSERT INTO instance_claim (instance_id, host, vcpus, memory_mb, disk_gb)"
-               " VALUES ($1, $2, $3, $4, $5)",
-               5, ins, err) < 0) {
-        if (err && err->code == ERR_CONFLICT) { /* claimed already (a duplicate request) */
+    const char *p[5] = {spec->instance_id, host, v, m, d};
+    res = db_exec(conn, claim_sql, 5, p, err);
+    if (!res) {
+        if (err && err->code == ERR_CONFLICT) { /* a claim row exists already */
             out = SCHED_CLAIM_GONE;
             err_clear(err);
         }
         goto cleanup;
     }
-    const char *ip[2] = {spec->instance_id, host};
-    res = db_exec(conn,
-                  "UPDATE instance SET host = $2, node = $2, task_state = 'spawning',"
-                  " attempts = attempts + 1, updated_at = now()"
-                  " WHERE id = $1 AND vm_state = 'building' AND host IS NULL"
-                  " AND deleted_at IS NULL",
-                  2, ip, err);
-    if (!res)
+    if (strcmp(PQgetvalue(res, 0, 0), "1") != 0)
+        out = SCHED_CLAIM_GONE; /* deleted or claimed meanwhile */
+    else if (strcmp(PQgetvalue(res, 0, 1), "1") != 0)
+        out = SCHED_CLAIM_NO_ROOM; /* another scheduler took the room */
+    else if (hard_group && db_commit(conn, err) < 0)
         goto cleanup;
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
-        out = SCHED_CLAIM_GONE; /* deleted or claimed meanwhile: roll back */
-        goto cleanup;
-    }
-    if (db_commit(conn, err) < 0)
-        goto cleanup;
-    out = SCHED_CLAIM_OK;
+    else
+        out = SCHED_CLAIM_OK;
 
 cleanup:
     PQclear(res);
-    if (out != SCHED_CLAIM_OK)
+    if (hard_group && out != SCHED_CLAIM_OK)
         db_rollback(conn);
     return out;
 }
