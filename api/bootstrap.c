@@ -160,21 +160,3 @@ out:
     db_pool_free(pool);
     return rc;
 }
-
-int
-api_db_sync(const struct api_config *cfg, struct err *err)
-{
-    struct db_pool *pool = db_pool_new(cfg->connection, 1, err);
-    if (!pool)
-        return -1;
-    PGconn *conn = db_pool_acquire(pool, err);
-    int applied = 0, rc = -1;
-    if (conn && db_migrate(conn, cfg->migrations_dir, &applied, err) == 0) {
-        log_info("db-sync: applied %d migration(s)", applied);
-        rc = 0;
-    }
-    if (conn)
-        db_pool_release(pool, conn);
-    db_pool_free(pool);
-    return rc;
-}

@@ -9,7 +9,5 @@
  * project and user, and the catalog. @raw supplies the [catalog] section. */
 int api_bootstrap(const struct api_config *cfg, const struct config *raw,
                   const char *admin_password, struct err *err);
-/* Apply pending migrations only. */
-int api_db_sync(const struct api_config *cfg, struct err *err);
 
 #endif

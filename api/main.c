@@ -1,7 +1,6 @@
 /* cloud-api: the OpenStack-compatible API server.
  *   cloud-api [serve] --config FILE
  *   cloud-api bootstrap --config FILE --admin-password P   (or $NUBE_ADMIN_PASSWORD)
- *   cloud-api db-sync --config FILE
  *   cloud-api rotate-keys --config FILE [--keep N] */
 #include <getopt.h>
 #include <pthread.h>
@@ -19,7 +18,6 @@ usage(FILE *f)
 {
     fprintf(f, "usage: cloud-api [serve] --config FILE\n"
                "       cloud-api bootstrap --config FILE --admin-password PASSWORD\n"
-               "       cloud-api db-sync --config FILE\n"
                "       cloud-api rotate-keys --config FILE [--keep N]\n"
                "The admin password may also come from $NUBE_ADMIN_PASSWORD.\n");
 }
@@ -120,11 +118,6 @@ main(int argc, char **argv)
             rc = 0;
         else
             log_error("bootstrap: %s", err.msg);
-    } else if (strcmp(cmd, "db-sync") == 0) {
-        if (api_db_sync(&cfg, &err) == 0)
-            rc = 0;
-        else
-            log_error("db-sync: %s", err.msg);
     } else if (strcmp(cmd, "rotate-keys") == 0) {
         if (token_keys_rotate(cfg.key_dir, (int)keep, &err) == 0) {
             log_info("rotate-keys: new primary key in %s; restart cloud-api to use it",
