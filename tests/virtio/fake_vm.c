@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -423,4 +424,20 @@ out:
     state_reader_free(r);
     state_writer_free(w);
     return ret;
+}
+
+void
+fake_vm_stats(struct vm *vm, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < vm->ndevs && at + 1 < len; i++) {
+        char one[512] = "";
+        if (vm->devs[i].ops->stats)
+            vm->devs[i].ops->stats(vm->devs[i].dev, one, sizeof(one));
+        int n = snprintf(buf + at, len - at, "%s: %s; ", vm->devs[i].ops->name, one);
+        if (n < 0)
+            break;
+        at += (size_t)n;
+    }
 }

@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -65,8 +66,22 @@ tap_create(void)
     strcpy(ifr.ifr_name, TAP);
     ifr.ifr_mtu = 9000;
     r = ioctl(s, SIOCSIFMTU, &ifr);
-    if (r == 0)
-        r = ioctl(s, SIOCGIFFLAGS, &ifr);
+    close(s);
+    return r;
+}
+
+/* Up only once the device is attached: then the carrier is already on when
+ * the interface opens and its queue works at once (brought up without a
+ * carrier, the kernel activates the queue only at the next link-watch run, up
+ * to a second later, and drops frames until then). */
+static int
+tap_up(void)
+{
+    struct ifreq ifr;
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    memset(&ifr, 0, sizeof(ifr));
+    strcpy(ifr.ifr_name, TAP);
+    int r = ioctl(s, SIOCGIFFLAGS, &ifr);
     ifr.ifr_flags |= IFF_UP;
     if (r == 0)
         r = ioctl(s, SIOCSIFFLAGS, &ifr);
@@ -141,8 +156,8 @@ test_rx_mergeable(struct tdrv *d)
 {
     post_rx(d, 3, 1000);
     host_send(2500, 0x5c);
-    uint32_t id, len[3];
-    uint16_t heads[3];
+    uint32_t id, len[3] = {0, 0, 0};
+    uint16_t heads[3] = {0, 0, 0};
     for (int i = 0; i < 3; i++) {
         CHECK(tdrv_wait_used(d, RXQ, &id, &len[i], 5000));
         heads[i] = (uint16_t)id;
@@ -200,12 +215,6 @@ main(void)
         SKIP("cannot make a network namespace (unshare: %s)", strerror(errno));
     if (tap_create() < 0)
         SKIP("cannot create a tap in the namespace: %s", strerror(errno));
-    ifindex = (int)if_nametoindex(TAP);
-    ps = socket(AF_PACKET, SOCK_RAW, htons(ETHERTYPE_NUBE));
-    struct sockaddr_ll sll = {
-        .sll_family = AF_PACKET, .sll_protocol = htons(ETHERTYPE_NUBE), .sll_ifindex = ifindex};
-    CHECK(ps >= 0 && bind(ps, (struct sockaddr *)&sll, sizeof(sll)) == 0);
-
     struct err err = ERR_INIT;
     vm = fake_vm_new(RAM);
     ram = fake_vm_ram(vm);
@@ -222,6 +231,14 @@ main(void)
         return check_done();
     }
     CHECK_INT(fake_vm_cfg_read(vm, 1, 0x00, 4), 0x10411af4u);
+    CHECK_INT(tap_up(), 0);
+    /* the packet socket after that: bound to a down interface it would
+     * report ENETDOWN once */
+    ifindex = (int)if_nametoindex(TAP);
+    ps = socket(AF_PACKET, SOCK_RAW, htons(ETHERTYPE_NUBE));
+    struct sockaddr_ll sll = {
+        .sll_family = AF_PACKET, .sll_protocol = htons(ETHERTYPE_NUBE), .sll_ifindex = ifindex};
+    CHECK(ps >= 0 && bind(ps, (struct sockaddr *)&sll, sizeof(sll)) == 0);
 
     struct tdrv d;
     CHECK(tdrv_init(&d, vm, 1, F_MAC | F_STATUS | F_MRG_RXBUF, 2, 0x10000) &
