@@ -261,8 +261,8 @@ main(int argc, char **argv)
         own[k] = (r.rss_kib - r.guest_kib) / 1024;
         printf("%s run %d: init %.1f ms, ready %.1f ms, debug port %.1f ms, rss %.1f MiB, "
                "guest RAM %.1f MiB, own %.1f MiB\n",
-               name, k + 1, r.init_ms, r.ready_ms, r.port_ms, r.rss_kib / 1024,
-               r.guest_kib / 1024, own[k]);
+               name, k + 1, r.init_ms, r.ready_ms, r.port_ms, r.rss_kib / 1024, r.guest_kib / 1024,
+               own[k]);
         fflush(stdout);
     }
     printf("summary name=%s runs=%d failed=%d init_ms=%.1f ready_ms=%.1f port_ms=%.1f "
