@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the tests in tests/vm (bash, sourced). A test that cannot run here
 # says why and exits 77 (ctest's SKIP_RETURN_CODE); it never passes silently.
 set -euo pipefail
