@@ -64,7 +64,8 @@ struct virtio_blk {
     bool ring_ok;
     int ring_efd;
     bool ring_efd_added;
-    unsigned inflight;
+    unsigned inflight;    /* prepared and not yet reaped */
+    unsigned unsubmitted; /* prepared and not yet taken by the kernel */
     uint64_t reads, writes, flushes, errors;
 };
 
@@ -202,14 +203,26 @@ blk_handle(struct virtio_blk *blk, struct virtq_elem *e, struct blk_req *req)
         return true;
     }
     io_uring_sqe_set_data(sqe, req);
-    int r = io_uring_submit(&blk->ring);
-    if (r < 1) {
-        log_warn("virtio-blk: io_uring submit: %s", strerror(r < 0 ? -r : EAGAIN));
-        blk_complete(blk, req, VIRTIO_BLK_S_IOERR, 0);
-        return true;
-    }
     blk->inflight++;
+    blk->unsubmitted++; /* blk_submit() hands the batch to the kernel */
     return true;
+}
+
+/* One io_uring_enter for every request a notification brought. */
+static void
+blk_submit(struct virtio_blk *blk)
+{
+    while (blk->unsubmitted) {
+        int r = io_uring_submit(&blk->ring);
+        if (r == -EINTR)
+            continue;
+        if (r <= 0) {
+            /* the entries stay in the submission ring for the next call */
+            log_warn("virtio-blk: io_uring submit: %s", strerror(r < 0 ? -r : EAGAIN));
+            return;
+        }
+        blk->unsubmitted -= (unsigned)r < blk->unsubmitted ? (unsigned)r : blk->unsubmitted;
+    }
 }
 
 static void
@@ -231,10 +244,12 @@ blk_queue_notify(void *dev, uint16_t qi)
         }
         if (!blk_handle(blk, &e, req)) {
             free(req);
+            blk_submit(blk);
             virtio_pci_error(blk->vp, "virtio-blk: request without header or status");
             return;
         }
     }
+    blk_submit(blk);
     if (q->used_idx != used)
         virtio_pci_queue_interrupt(blk->vp, qi);
     if (r == 1 && virtq_has_avail(q))
@@ -246,7 +261,10 @@ static void
 blk_reap(struct virtio_blk *blk, bool deliver, bool wait)
 {
     struct io_uring_cqe *cqe;
-    while (blk->inflight) {
+    if (wait)
+        blk_submit(blk);
+    /* never wait for entries the kernel has not taken (a failed submit) */
+    while (blk->inflight > (wait ? blk->unsubmitted : 0)) {
         int r = wait ? io_uring_wait_cqe(&blk->ring, &cqe) : io_uring_peek_cqe(&blk->ring, &cqe);
         if (r == -EINTR)
             continue;
