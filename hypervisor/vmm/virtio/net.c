@@ -108,7 +108,7 @@ net_rx_deliver(struct virtio_net *net, struct virtq *q)
         }
         int r = virtq_pop(q, &e, nbufs ? iov : first, NET_MAX_SEGS);
         if (r < 0) {
-            virtio_pci_error(net->vp, "virtio-net: receive queue violation");
+            virtio_pci_error(net->vp, q->error ? q->error : "virtio-net: receive queue violation");
             net->rx_len = 0;
             return true;
         }

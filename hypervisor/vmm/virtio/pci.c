@@ -165,7 +165,12 @@ virtio_pci_error(struct virtio_pci *vp, const char *what)
 {
     if (vp->regs.status & VIRTIO_STATUS_NEEDS_RESET)
         return;
-    log_warn("virtio-pci %02x.0: %s: device needs reset", vp->pci.slot, what);
+    /* a guest can break and reset its device in a loop: do not let it flood
+     * the log */
+    if (vp->errors < 10)
+        log_warn("virtio-pci %02x.0: %s: device needs reset", vp->pci.slot, what);
+    else
+        log_debug("virtio-pci %02x.0: %s: device needs reset", vp->pci.slot, what);
     vp->errors++;
     vp->regs.status |= VIRTIO_STATUS_NEEDS_RESET;
     for (uint16_t i = 0; i < vp->ops->num_queues; i++)
@@ -213,7 +218,7 @@ vp_kick(void *opaque, uint32_t events)
     if (virtio_pci_driver_ok(vp) && vq->enabled && !vq->broken) {
         vp->ops->queue_notify(vp->dev, k->q);
         if (vq->broken)
-            virtio_pci_error(vp, "queue violation");
+            virtio_pci_error(vp, vq->error ? vq->error : "queue violation");
     }
     virtio_pci_unlock(vp);
 }

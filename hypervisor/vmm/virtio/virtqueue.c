@@ -69,8 +69,10 @@ virtq_enable(struct virtq *q)
 static int
 virtq_violation(struct virtq *q, const char *what)
 {
-    log_warn("virtqueue at %#llx: %s; queue stopped", (unsigned long long)q->desc_gpa, what);
+    /* the transport reports it (rate-limited) when it sets NEEDS_RESET */
+    log_debug("virtqueue at %#llx: %s; queue stopped", (unsigned long long)q->desc_gpa, what);
     q->broken = true;
+    q->error = what;
     return -1;
 }
 

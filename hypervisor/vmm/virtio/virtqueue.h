@@ -32,9 +32,10 @@ struct virtq {
     uint16_t size;     /* negotiated queue size, a power of two <= max_size */
     uint16_t max_size; /* what the device offers */
     uint16_t msix_vector;
-    bool enabled;  /* queue_enable written 1 and the rings validated */
-    bool broken;   /* the driver violated the spec: no more processing */
-    bool indirect; /* VIRTIO_F_RING_INDIRECT_DESC negotiated */
+    bool enabled;      /* queue_enable written 1 and the rings validated */
+    bool broken;       /* the driver violated the spec: no more processing */
+    const char *error; /* what the driver did, once broken (a static string) */
+    bool indirect;     /* VIRTIO_F_RING_INDIRECT_DESC negotiated */
     uint64_t desc_gpa, avail_gpa, used_gpa;
     uint16_t last_avail; /* next avail ring entry the device consumes */
     uint16_t used_idx;   /* the device's copy of used->idx */
