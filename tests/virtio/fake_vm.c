@@ -441,3 +441,11 @@ fake_vm_stats(struct vm *vm, char *buf, size_t len)
         at += (size_t)n;
     }
 }
+
+void
+fake_vm_reset(struct vm *vm)
+{
+    for (int i = 0; i < vm->ndevs; i++)
+        if (vm->devs[i].ops->reset)
+            vm->devs[i].ops->reset(vm->devs[i].dev);
+}

@@ -42,6 +42,9 @@ bool fake_vm_irq_level(struct vm *vm, uint32_t gsi);
 uint64_t fake_vm_msi_count(struct vm *vm);
 void fake_vm_msi_last(struct vm *vm, uint64_t *addr, uint32_t *data);
 
+/* Every device's reset, in the order they were added (the VM resets in place). */
+void fake_vm_reset(struct vm *vm);
+
 /* Every device's stats, "name: text; ..." (for failure messages). */
 void fake_vm_stats(struct vm *vm, char *buf, size_t len);
 

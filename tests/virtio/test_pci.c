@@ -156,6 +156,27 @@ test_bars(void)
     CHECK_INT(fake_vm_cfg_read(vm, 1, 0x10, 4), 0xd0000000u);
 
     CHECK_INT(fake_vm_ioeventfd_count(vm), 1);
+    /* a VM reset takes everything back to power-on */
+    fake_vm_cfg_write(vm, 1, 0x40 + 2, 2, 0x8000); /* MSI-X on */
+    CHECK_INT(fake_vm_cfg_read(vm, 1, 0x40 + 2, 2), 0x8001);
+    fake_vm_write(vm, VM_IO_MMIO, 0xd0000000u + 0x14, 1, 3); /* ACKNOWLEDGE | DRIVER */
+    CHECK_INT(fake_vm_read(vm, VM_IO_MMIO, 0xd0000000u + 0x14, 1), 3);
+    fake_vm_reset(vm);
+    CHECK_INT(fake_vm_cfg_read(vm, 1, 0x10, 4), 0xc0000000u);
+    CHECK_INT(fake_vm_cfg_read(vm, 1, 0x04, 2), 0);
+    CHECK_INT(fake_vm_cfg_read(vm, 1, 0x40 + 2, 2), 0x0001);
+    CHECK_INT(fake_vm_cfg_read(vm, 1, 0x80 + 8, 4), 0); /* PCI-cfg window too */
+    CHECK_INT(fake_vm_cfg_read(vm, 0, 0x59, 1), 0);     /* host bridge PAM0 */
+    CHECK_INT(fake_vm_cfg_read(vm, 1, 0x3c, 1), 5);     /* the line stays */
+    CHECK(!fake_vm_range_at(vm, VM_IO_MMIO, 0xd0000000u, NULL));
+    CHECK(!fake_vm_range_at(vm, VM_IO_MMIO, 0xc0000000u, NULL));
+    CHECK_INT(fake_vm_ioeventfd_count(vm), 0);
+    fake_vm_cfg_write(vm, 1, 0x04, 2, PCI_COMMAND_MEMORY);
+    CHECK_INT(fake_vm_read(vm, VM_IO_MMIO, 0xc0000000u + 0x14, 1), 0);        /* status reset */
+    CHECK_INT(fake_vm_read(vm, VM_IO_MMIO, 0xc0000000u + 0x4000 + 12, 4), 1); /* masked */
+    CHECK_INT(fake_vm_ioeventfd_count(vm), 1);
+    fake_vm_cfg_write(vm, 1, 0x10, 4, 0xd0000000u);
+
     /* decode off: unmapped, ioeventfd gone */
     fake_vm_cfg_write(vm, 1, 0x04, 2, 0);
     CHECK(!fake_vm_range_at(vm, VM_IO_MMIO, 0xd0000000u, NULL));

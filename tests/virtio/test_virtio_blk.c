@@ -338,6 +338,13 @@ main(void)
     test_hostile(&d);
     test_read_only(bus, ro_path, 2);
 
+    /* the VM resets in place: the devices come back as at power-on */
+    fake_vm_reset(vm);
+    CHECK_INT(fake_vm_cfg_read(vm, 1, 0x04, 2), 0);
+    CHECK(tdrv_init(&d, vm, 1, ~0ULL, 1, 0x200000) & VIRTIO_STATUS_DRIVER_OK);
+    CHECK_INT(request(&d, 0, 6, 512, true, NULL), 0);
+    CHECK_INT(ram[DATA + 7], pattern(6 * 512 + 7));
+
     fake_vm_free(vm);
     close(fd);
     close(ro_fd);

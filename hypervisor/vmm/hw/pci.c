@@ -346,11 +346,27 @@ pci_bus_add(struct pci_bus *bus, struct pci_dev *pdev, struct err *err)
     pdev->gsi = (uint32_t)gsi;
     pdev->cfg[PCI_INTERRUPT_LINE] = (uint8_t)gsi;
     pdev->cfg[PCI_INTERRUPT_PIN] = 1; /* INTA# */
+    memcpy(pdev->cfg_reset, pdev->cfg, PCI_CFG_SIZE);
     bus->slots[slot] = pdev;
     ret = 0;
 out:
     pthread_mutex_unlock(&bus->lock);
     return ret;
+}
+
+void
+pci_dev_reset(struct pci_dev *pdev)
+{
+    pthread_mutex_lock(&pdev->bus->lock);
+    memcpy(pdev->cfg, pdev->cfg_reset, PCI_CFG_SIZE);
+    pci_dev_update_bars(pdev);
+    pthread_mutex_lock(&pdev->irq_lock);
+    pdev->irq_level = false;
+    pci_dev_irq_update(pdev);
+    pthread_mutex_unlock(&pdev->irq_lock);
+    if (pdev->ops && pdev->ops->cfg_write)
+        pdev->ops->cfg_write(pdev, 0, PCI_CFG_SIZE);
+    pthread_mutex_unlock(&pdev->bus->lock);
 }
 
 int
@@ -396,6 +412,7 @@ pci_bus_reset(void *opaque)
     struct pci_bus *bus = opaque;
     pthread_mutex_lock(&bus->lock);
     bus->latch = 0;
+    memcpy(bus->host.cfg, bus->host.cfg_reset, PCI_CFG_SIZE); /* PAM, SMRAM, ... */
     pthread_mutex_unlock(&bus->lock);
 }
 
@@ -480,6 +497,7 @@ pci_bus_new(struct vm *vm, struct err *err)
     pthread_mutex_init(&host->irq_lock, NULL);
     host->bus = bus;
     host->slot = 0;
+    memcpy(host->cfg_reset, host->cfg, PCI_CFG_SIZE);
     bus->slots[0] = host;
 
     if (vm_io_register(vm, VM_IO_PIO, PCI_CONF1_ADDR_PORT, 8, pci_bus_cfg_io, bus, err) < 0) {

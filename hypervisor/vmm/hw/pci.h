@@ -74,8 +74,9 @@ struct pci_dev_ops {
 
 struct pci_dev {
     uint8_t cfg[PCI_CFG_SIZE];
-    uint8_t wmask[PCI_CFG_SIZE];   /* guest-writable bits */
-    uint8_t w1cmask[PCI_CFG_SIZE]; /* write-one-to-clear bits */
+    uint8_t wmask[PCI_CFG_SIZE];     /* guest-writable bits */
+    uint8_t w1cmask[PCI_CFG_SIZE];   /* write-one-to-clear bits */
+    uint8_t cfg_reset[PCI_CFG_SIZE]; /* power-on contents, kept by pci_bus_add */
     struct pci_bar bars[PCI_NUM_BARS];
     uint8_t cap_end;  /* where the next capability goes */
     uint8_t cap_last; /* offset of the last capability, 0 if none */
@@ -107,6 +108,12 @@ uint64_t pci_dev_bar_addr(const struct pci_dev *pdev, int bar);
 /* Drive the INTx line (the device's GSI), tracking the status bit and the
  * command register's INTx disable. */
 void pci_dev_set_irq(struct pci_dev *pdev, bool level);
+
+/* Power-on state again (the VM resets in place): configuration space as
+ * pci_bus_add left it (so decoding is off and the BARs are unmapped), INTx
+ * low. The device's cfg_write hook then sees the whole space rewritten. Takes
+ * the bus lock: call it without the device lock. */
+void pci_dev_reset(struct pci_dev *pdev);
 
 /* Configuration space snapshot helpers for devices' save/load. */
 int pci_dev_save(struct pci_dev *pdev, struct state_writer *w, struct err *err);

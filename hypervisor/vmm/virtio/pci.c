@@ -201,7 +201,14 @@ virtio_pci_reset(struct virtio_pci *vp)
 {
     virtio_pci_lock(vp);
     vp_reset_locked(vp);
+    /* a whole-VM reset also takes the function back to power-on: MSI-X table
+     * masked, nothing pending */
+    memset(vp->msix_table, 0, sizeof(vp->msix_table));
+    for (uint16_t v = 0; v < vp->msix_nvec; v++)
+        vp->msix_table[v][12] = MSIX_ENTRY_MASKED;
+    vp->msix_pba = 0;
     virtio_pci_unlock(vp);
+    pci_dev_reset(&vp->pci); /* command, BARs, MSI-X enable: the hook updates our cache */
 }
 
 static void

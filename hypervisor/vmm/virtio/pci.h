@@ -126,7 +126,10 @@ void virtio_pci_queue_kick(struct virtio_pci *vp, uint16_t q);
  * DEVICE_NEEDS_RESET, stop every queue, tell the driver. */
 void virtio_pci_error(struct virtio_pci *vp, const char *what);
 
-/* For the device's vm_device_ops (take the lock themselves). */
+/* For the device's vm_device_ops (take the lock themselves).
+ * virtio_pci_reset is the VM-level reset: the virtio device and its PCI
+ * function go back to power-on state (a driver's status 0 resets only the
+ * former). */
 void virtio_pci_reset(struct virtio_pci *vp);
 int virtio_pci_save(struct virtio_pci *vp, struct state_writer *w, struct err *err);
 int virtio_pci_load(struct virtio_pci *vp, struct state_reader *r, struct err *err);
