@@ -126,6 +126,7 @@ fi
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/nube-testhost.XXXXXX")"
 qpid="" dog="" tailpid=""
 cleanup() {
+    set +e # a failing kill or wait must not cut the cleanup short
     [[ -n $dog ]] && kill "$dog" 2>/dev/null
     [[ -n $qpid ]] && kill "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
     [[ -n $tailpid ]] && kill "$tailpid" 2>/dev/null
