@@ -199,8 +199,10 @@ pci_dev_update_bars(struct pci_dev *pdev)
             continue;
         struct err err = ERR_INIT;
         if (vm_io_register(vm, space, addr, b->size, b->fn, b->opaque, &err) < 0) {
-            log_warn("pci %02x.0: BAR%d at %#llx not mapped: %s", pdev->slot, i,
-                     (unsigned long long)addr, err.msg);
+            /* the guest chose the address: do not let it flood the log */
+            if (pdev->bar_warnings++ < 5)
+                log_warn("pci %02x.0: BAR%d at %#llx not mapped: %s", pdev->slot, i,
+                         (unsigned long long)addr, err.msg);
             continue;
         }
         b->mapped = true;

@@ -89,6 +89,7 @@ struct pci_dev {
     pthread_mutex_t irq_lock; /* INTx: taken from any thread, after the device's lock */
     bool irq_level;           /* what the device asserts */
     bool irq_line;            /* what the line is (level && !INTx disable) */
+    unsigned bar_warnings;    /* BARs the guest put where they cannot go */
 };
 
 /* Fill the type-0 header. @class_code is the 24-bit class/subclass/prog-if. */
