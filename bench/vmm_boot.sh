@@ -33,6 +33,7 @@ if ((do_vmm)) && [[ ! -x $vmm ]]; then
     echo "vmm_boot: $vmm not built: QEMU only" >&2
     do_vmm=0
 fi
+((do_vmm)) && vmm="$(readlink -f "$vmm")" # the test host has it at its absolute path
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

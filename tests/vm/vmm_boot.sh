@@ -12,6 +12,7 @@ pvh) kernel=/guest/vmlinux ;;
 *) vm_fail "unknown kernel kind $kind" ;;
 esac
 [[ -x $vmm ]] || vm_skip "cloud-vmm not built ($vmm)"
+vmm="$(readlink -f "$vmm")" # the test host has it at its absolute path
 vm_build_guest
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$("$vm_root/scripts/testhost/run.sh" --bin "$vmm" --guest --timeout 400 \
