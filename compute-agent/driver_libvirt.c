@@ -151,12 +151,31 @@ lv_caps(struct compute_driver *drv, struct compute_driver_caps *caps, struct err
     return 0;
 }
 
+/* The last call failed because the connection did (a restarted cloud-hvd):
+ * drop it and connect again, so the caller can retry once. */
+static bool
+lv_reconnect_after_failure(struct libvirt_driver *d)
+{
+    virErrorPtr e = virGetLastError();
+    if (!e || (e->domain != VIR_FROM_RPC && e->domain != VIR_FROM_REMOTE &&
+               e->code != VIR_ERR_NO_CONNECT && e->code != VIR_ERR_RPC))
+        return false;
+    log_warn("libvirt connection to %s failed (%s): reconnecting", d->uri,
+             e->message ? e->message : "?");
+    virConnectClose(d->conn);
+    d->conn = NULL;
+    struct err ignored = ERR_INIT;
+    return lv_connect(d, &ignored) == 0;
+}
+
 static virDomainPtr
 lookup(struct libvirt_driver *d, const char *name, struct err *err)
 {
     if (lv_connect(d, err) < 0)
         return NULL;
     virDomainPtr dom = virDomainLookupByName(d->conn, name);
+    if (!dom && lv_reconnect_after_failure(d))
+        dom = virDomainLookupByName(d->conn, name);
     if (!dom)
         lv_error(err, "looking up domain", name);
     return dom;
@@ -169,6 +188,8 @@ lv_define(struct compute_driver *drv, const char *xml, struct err *err)
     if (lv_connect(d, err) < 0)
         return -1;
     virDomainPtr dom = virDomainDefineXML(d->conn, xml);
+    if (!dom && lv_reconnect_after_failure(d))
+        dom = virDomainDefineXML(d->conn, xml);
     if (!dom)
         return lv_error(err, "defining domain", NULL);
     virDomainFree(dom);
@@ -290,6 +311,8 @@ lv_list(struct compute_driver *drv, struct compute_domain **out, size_t *n, stru
         return -1;
     virDomainPtr *doms = NULL;
     int count = virConnectListAllDomains(d->conn, &doms, 0);
+    if (count < 0 && lv_reconnect_after_failure(d))
+        count = virConnectListAllDomains(d->conn, &doms, 0);
     if (count < 0)
         return lv_error(err, "listing domains of", d->uri);
     struct compute_domain *list = xcalloc((size_t)count + 1, sizeof(*list));
