@@ -27,7 +27,7 @@ static const struct {
     [ERR_UNSUPPORTED] = {"not implemented", 501},
 };
 
-static int
+static int __attribute__((format(printf, 4, 0)))
 err_vset(struct err *e, enum err_code code, int errnum, const char *fmt, va_list ap)
 {
     if (!e)
