@@ -77,6 +77,7 @@ main(int argc, char **argv)
     free(cached);
     CHECK_INT(disk_image_get(&dc, &img, &cached, &err), 0);
     CHECK_STR(cached, path);
+    free(cached);
     free(img.location);
 
     /* qcow2: converted to raw once (no QFI magic in the cache) */
@@ -145,8 +146,13 @@ main(int argc, char **argv)
         }
         close(pfd[1]);
         char portbuf[16] = "";
-        ssize_t n = read(pfd[0], portbuf, sizeof(portbuf) - 1);
-        close(pfd[0]);
+        ssize_t n = 0; /* read up to the newline; keep the pipe open while it serves */
+        while (n < (ssize_t)sizeof(portbuf) - 1 && !strchr(portbuf, '\n')) {
+            ssize_t r = read(pfd[0], portbuf + n, sizeof(portbuf) - 1 - (size_t)n);
+            if (r <= 0)
+                break;
+            n += r;
+        }
         int port = n > 0 ? atoi(portbuf) : 0;
         CHECK(port > 0);
         struct compute_image h = {
@@ -172,6 +178,7 @@ main(int argc, char **argv)
         free(h.location);
         kill(srv, SIGTERM);
         waitpid(srv, NULL, 0);
+        close(pfd[0]);
         CHECK_INT(files_in(cache), 3); /* root, rootq, web: no partial download */
     }
 
