@@ -1,6 +1,7 @@
 /* Agent set-up: the driver, the domain-type probe, the folders. */
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "log.h"
@@ -43,9 +44,18 @@ agent_init(struct agent *a, struct compute_config *cfg_take, agent_emit_fn emit,
         return -1;
     struct disk_config dc = {a->cfg.image_cache_dir, a->cfg.qemu_img, 0};
     disk_cache_clean_partial(&dc); /* one agent per host: nothing else writes there */
-    a->drv = compute_driver_libvirt.open(a->cfg.libvirt_uri, err);
-    if (!a->drv)
-        return -1;
+    /* The hypervisor daemon may start after the agent: wait for it a while. */
+    time_t give_up = time(NULL) + a->cfg.libvirt_connect_timeout_s;
+    for (;;) {
+        a->drv = compute_driver_libvirt.open(a->cfg.libvirt_uri, err);
+        if (a->drv)
+            break;
+        if (time(NULL) >= give_up)
+            return -1;
+        log_warn("host %s: %s (retrying until libvirt_connect_timeout)", a->cfg.host, err->msg);
+        err_clear(err);
+        sleep(2);
+    }
     if (a->drv->ops->caps(a->drv, &a->caps, err) < 0)
         return -1;
     if (a->caps.ntypes == 0)

@@ -34,6 +34,8 @@ struct compute_config {
     char *qemu_img;
     char *powercap_dir; /* /sys/class/powercap */
     char *proc_dir;     /* /proc */
+    char *my_ip;        /* the host's address for the cloud (Nova's my_ip), may be "" */
+    long libvirt_connect_timeout_s;
     long heartbeat_interval_s;
     long shutdown_timeout_s;
     long max_image_mb;

@@ -65,6 +65,7 @@ agent_heartbeat_build(struct agent *a, double now_mono)
     json_object_set_new(hb, "hypervisor_type", json_string(a->caps.hypervisor_type));
     json_object_set_new(hb, "hypervisor_version",
                         json_integer((json_int_t)a->caps.hypervisor_version));
+    json_object_set_new(hb, "host_ip", json_string(a->cfg.my_ip));
     json_object_set_new(hb, "availability_zone", json_string(a->cfg.availability_zone));
     json_object_set_new(hb, "started_at", json_string(a->started_at));
     json_object_set_new(hb, "heartbeat_interval", json_integer(a->cfg.heartbeat_interval_s));

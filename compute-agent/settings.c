@@ -58,7 +58,10 @@ compute_config_load(struct compute_config *c, const struct config *cfg, struct e
     c->qemu_img = xstrdup(get(cfg, "qemu_img", "qemu-img"));
     c->powercap_dir = xstrdup(get(cfg, "powercap_dir", "/sys/class/powercap"));
     c->proc_dir = xstrdup(get(cfg, "proc_dir", "/proc"));
+    c->my_ip = xstrdup(get(cfg, "my_ip", ""));
     if (get_long(cfg, "heartbeat_interval", 10, 1, 3600, &c->heartbeat_interval_s, err) < 0 ||
+        get_long(cfg, "libvirt_connect_timeout", 60, 0, 3600, &c->libvirt_connect_timeout_s, err) <
+            0 ||
         get_long(cfg, "shutdown_timeout", 10, 0, 600, &c->shutdown_timeout_s, err) < 0 ||
         get_long(cfg, "max_image_mb", 65536, 1, 16L << 20, &c->max_image_mb, err) < 0 ||
         get_long(cfg, "reserved_host_memory_mb", 512, 0, 1L << 30, &c->reserved_host_memory_mb,
@@ -102,5 +105,6 @@ compute_config_free(struct compute_config *c)
     free(c->qemu_img);
     free(c->powercap_dir);
     free(c->proc_dir);
+    free(c->my_ip);
     memset(c, 0, sizeof(*c));
 }

@@ -107,6 +107,7 @@ start_agent(void)
     config_set(cfg, "DEFAULT", "image_cache_dir", v); /* [DEFAULT] as fallback */
     config_set(cfg, "compute", "shutdown_timeout", "1");
     config_set(cfg, "compute", "powercap_dir", "/nonexistent");
+    config_set(cfg, "compute", "my_ip", "192.0.2.7");
     struct compute_config cc;
     struct err err = ERR_INIT;
     CHECK_INT(compute_config_load(&cc, cfg, &err), 0);
@@ -488,6 +489,7 @@ main(void)
     CHECK_INT(json_array_size(json_get_array(hb, "instances")), 3);
     CHECK_INT(json_array_size(json_get_array(hb, "domain_types")), agent.ndomain_types);
     CHECK_STR(json_get_str(hb, "host"), "unit-host");
+    CHECK_STR(json_get_str(hb, "host_ip"), "192.0.2.7");
     json_decref(hb);
 
     /* ---- restart: test:///default forgets its domains, as a host reboot
@@ -540,6 +542,44 @@ main(void)
     CHECK_INT(count_files(path), 0); /* only .deleted is left */
     agent_fini(&agent);
     events_clear();
+
+    /* ---- configuration refusals ---- */
+    struct config *cfg = config_new();
+    struct compute_config cc;
+    config_set(cfg, "compute", "host", "bad host name");
+    CHECK_INT(compute_config_load(&cc, cfg, &err), -1);
+    config_set(cfg, "compute", "host", "h1");
+    config_set(cfg, "compute", "idle_watts", "300");
+    CHECK_INT(compute_config_load(&cc, cfg, &err), -1);
+    CHECK(strstr(err.msg, "max_watts") != NULL);
+    config_set(cfg, "compute", "idle_watts", "30");
+    config_set(cfg, "DEFAULT", "heartbeat_interval", "0");
+    CHECK_INT(compute_config_load(&cc, cfg, &err), -1);
+    CHECK(strstr(err.msg, "heartbeat_interval") != NULL);
+    config_set(cfg, "DEFAULT", "heartbeat_interval", "5");
+    snprintf(path, sizeof(path), "%s/instances", tmp);
+    config_set(cfg, "compute", "instances_dir", path);
+    snprintf(path, sizeof(path), "%s/cache", tmp);
+    config_set(cfg, "compute", "image_cache_dir", path);
+    config_set(cfg, "compute", "libvirt_uri", "test:///default");
+    config_set(cfg, "compute", "domain_type", "kvm"); /* the test driver has none */
+    CHECK_INT(compute_config_load(&cc, cfg, &err), 0);
+    CHECK_INT(cc.heartbeat_interval_s, 5);
+    err_clear(&err);
+    CHECK_INT(agent_init(&agent, &cc, collect, NULL, &err), -1);
+    CHECK_INT(err.code, ERR_INVALID);
+    CHECK(strstr(err.msg, "domain_type") != NULL);
+    agent_fini(&agent);
+    snprintf(path, sizeof(path), "nube+unix:///system?socket=%s/no-hvd.sock", tmp);
+    config_set(cfg, "compute", "libvirt_uri", path);
+    config_set(cfg, "compute", "libvirt_connect_timeout", "0");
+    config_set(cfg, "compute", "domain_type", "auto");
+    CHECK_INT(compute_config_load(&cc, cfg, &err), 0);
+    err_clear(&err);
+    CHECK_INT(agent_init(&agent, &cc, collect, NULL, &err), -1);
+    CHECK(strstr(err.msg, "no-hvd.sock") != NULL);
+    agent_fini(&agent);
+    config_free(cfg);
     free(img);
     free(ramdisk);
     free(rootimg);
