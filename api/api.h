@@ -30,7 +30,28 @@ enum api_error_style {
 typedef int (*api_handler)(struct api_req *req, struct err *err);
 
 enum api_route_flags {
-    API_ROUTE_PUBLIC = 1 << 0, /* no X-Auth-Token needed */
+    API_ROUTE_PUBLIC = 1 << 0,      /* no X-Auth-Token needed */
+    API_ROUTE_STREAM_BODY = 1 << 1, /* the handler gets the body chunk by chunk (below) */
+};
+
+/* A streamed request body (API_ROUTE_STREAM_BODY), for uploads of any size:
+ * nothing is buffered. The route's handler is called once per event, with
+ * req->stream_event saying which:
+ * - OPEN: the headers are in and the caller is authenticated; -1 refuses the
+ *   request, answered before any body byte is read. The route's max_body
+ *   does not apply: the handler enforces its own limits.
+ * - DATA: req->stream_data holds the next req->stream_data_len bytes, as
+ *   libmicrohttpd delivers them (Content-Length or chunked); -1 stops the
+ *   upload and the error is answered at once.
+ * - END: the body is complete; finish and reply as any handler does.
+ * - ABORT: the request ends any other way (a failed DATA or END, the client
+ *   gone mid-body): undo what OPEN began. Its return value is ignored.
+ * Once the handler calls api_stream_done() no ABORT follows. */
+enum api_stream_event {
+    API_STREAM_OPEN,
+    API_STREAM_DATA,
+    API_STREAM_END,
+    API_STREAM_ABORT,
 };
 
 struct api_route {
@@ -126,6 +147,15 @@ struct api_req {
     bool body_too_large;
     json_t *json;
 
+    /* a streamed body (API_ROUTE_STREAM_BODY): the event, the chunk, the
+     * handler's state, and whether OPEN succeeded and the stream is not done */
+    enum api_stream_event stream_event;
+    const char *stream_data;
+    size_t stream_data_len;
+    void *stream_state;
+    bool stream_open;
+    uint64_t stream_len; /* bytes received so far */
+
     PGconn *db; /* acquired on first use, released at completion */
 
     /* response */
@@ -136,6 +166,8 @@ struct api_req {
     struct api_header resp_headers[API_MAX_RESP_HEADERS];
     int nresp_headers;
     bool responded;
+    int resp_fd; /* api_reply_fd: -1 for none */
+    uint64_t resp_fd_size;
 };
 
 /* ---- request accessors ---- */
@@ -161,6 +193,11 @@ char *api_req_url(const struct api_req *req, const char *path_fmt, ...)
 void api_reply_json(struct api_req *req, int status, json_t *body);
 void api_reply_empty(struct api_req *req, int status);
 void api_reply_header(struct api_req *req, const char *name, const char *value);
+/* Reply @size bytes of the open file @fd from its start, streamed by
+ * libmicrohttpd (sendfile where it can), never read into memory. Takes @fd. */
+void api_reply_fd(struct api_req *req, int status, int fd, uint64_t size, const char *content_type);
+/* The handler is done with the request's stream: no ABORT event follows. */
+void api_stream_done(struct api_req *req);
 /* The error body for @status in @style (caller decrefs). */
 json_t *api_error_body(enum api_error_style style, int status, const char *message);
 /* Render @err as the response, in the matched family's style. */

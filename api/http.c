@@ -213,6 +213,10 @@ api_reply_error(struct api_req *req, const struct err *err)
 void
 api_reply_json(struct api_req *req, int status, json_t *body)
 {
+    if (req->resp_fd >= 0) {
+        close(req->resp_fd);
+        req->resp_fd = -1;
+    }
     free(req->resp_body);
     req->resp_body = NULL;
     req->resp_len = 0;
@@ -231,6 +235,32 @@ api_reply_empty(struct api_req *req, int status)
 {
     api_reply_json(req, status, NULL);
     req->content_type = NULL;
+}
+
+void
+api_reply_fd(struct api_req *req, int status, int fd, uint64_t size, const char *content_type)
+{
+    api_reply_empty(req, status);
+    req->resp_fd = fd;
+    req->resp_fd_size = size;
+    req->content_type = content_type;
+}
+
+void
+api_stream_done(struct api_req *req)
+{
+    req->stream_open = false;
+}
+
+static void
+api_stream_abort(struct api_req *req)
+{
+    if (!req->stream_open)
+        return;
+    req->stream_open = false;
+    struct err err = ERR_INIT;
+    req->stream_event = API_STREAM_ABORT;
+    (void)req->match.route->handler(req, &err);
 }
 
 void
@@ -331,6 +361,9 @@ api_req_free(struct api_req *req)
 {
     if (!req)
         return;
+    api_stream_abort(req);
+    if (req->resp_fd >= 0)
+        close(req->resp_fd);
     if (req->db)
         db_pool_release(req->srv->db, req->db);
     json_decref(req->json);
@@ -346,8 +379,16 @@ api_req_free(struct api_req *req)
 static enum MHD_Result
 api_queue(struct api_req *req)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        req->resp_len, req->resp_body ? req->resp_body : (void *)"", MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *resp;
+    if (req->resp_fd >= 0) {
+        /* libmicrohttpd owns the descriptor from here and closes it */
+        resp = MHD_create_response_from_fd64(req->resp_fd_size, req->resp_fd);
+        if (resp)
+            req->resp_fd = -1;
+    } else {
+        resp = MHD_create_response_from_buffer(
+            req->resp_len, req->resp_body ? req->resp_body : (void *)"", MHD_RESPMEM_MUST_COPY);
+    }
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "X-OpenStack-Request-Id", req->req_id);
@@ -397,6 +438,8 @@ api_req_begin(struct api_req *req, const char *url, struct err *err)
         return -1;
     req->body_max =
         req->match.route->max_body ? req->match.route->max_body : (size_t)srv->cfg.max_body_size;
+    if (req->match.route->flags & API_ROUTE_STREAM_BODY)
+        return 0; /* the stream's open() and write() enforce their own limits */
     const char *cl = api_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end;
@@ -434,6 +477,26 @@ api_req_body(struct api_req *req, const char *data, size_t len)
     req->body[req->body_len] = '\0';
 }
 
+/* A streamed body's route: authenticate and open the stream before any body
+ * byte is read. */
+static int
+api_stream_begin(struct api_req *req, struct err *err)
+{
+    const struct api_route *route = req->match.route;
+    if (!(route->flags & API_ROUTE_STREAM_BODY))
+        return 0;
+    if (!(route->flags & API_ROUTE_PUBLIC)) {
+        struct token_payload p;
+        if (api_auth_token(req, api_req_header(req, "X-Auth-Token"), &req->ctx, &p, err) < 0)
+            return -1;
+    }
+    req->stream_event = API_STREAM_OPEN;
+    if (route->handler(req, err) < 0)
+        return -1;
+    req->stream_open = true;
+    return 0;
+}
+
 /* The last callback: authenticate, run the handler. */
 static void
 api_req_dispatch(struct api_req *req)
@@ -446,6 +509,20 @@ api_req_dispatch(struct api_req *req)
         return;
     }
     const struct api_route *route = req->match.route;
+    if (route->flags & API_ROUTE_STREAM_BODY) { /* authenticated and opened already */
+        req->stream_event = API_STREAM_END;
+        if (route->handler(req, &err) < 0) {
+            api_stream_abort(req);
+            if (err.code == ERR_OK)
+                err_set(&err, ERR_INTERNAL, "handler failed without saying why");
+            api_reply_error(req, &err);
+        } else if (!req->responded) {
+            api_stream_abort(req);
+            err_set(&err, ERR_INTERNAL, "handler set no response");
+            api_reply_error(req, &err);
+        }
+        return;
+    }
     if (!(route->flags & API_ROUTE_PUBLIC)) {
         struct token_payload p;
         if (api_auth_token(req, api_req_header(req, "X-Auth-Token"), &req->ctx, &p, &err) < 0) {
@@ -479,11 +556,12 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url, const char *
         req->method = method;
         req->start_us = mono_us();
         id_request(req->req_id);
+        req->resp_fd = -1;
         *con_cls = req;
         atomic_fetch_add(&srv->inflight, 1);
         log_set_request_id(req->req_id);
         struct err err = ERR_INIT;
-        if (api_req_begin(req, url, &err) < 0) {
+        if (api_req_begin(req, url, &err) < 0 || api_stream_begin(req, &err) < 0) {
             api_reply_error(req, &err);
             enum MHD_Result rc = api_queue(req);
             log_set_request_id(NULL);
@@ -495,6 +573,25 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url, const char *
     if (req->responded) { /* answered early: discard whatever still arrives */
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (*upload_data_size && req->stream_open) {
+        size_t len = *upload_data_size;
+        *upload_data_size = 0;
+        req->stream_len += len;
+        struct err err = ERR_INIT;
+        req->stream_event = API_STREAM_DATA;
+        req->stream_data = upload_data;
+        req->stream_data_len = len;
+        if (req->match.route->handler(req, &err) == 0)
+            return MHD_YES;
+        /* answer now; libmicrohttpd closes the connection after the reply
+         * instead of reading the rest of the body */
+        log_set_request_id(req->req_id);
+        api_stream_abort(req);
+        api_reply_error(req, &err);
+        enum MHD_Result rc = api_queue(req);
+        log_set_request_id(NULL);
+        return rc;
     }
     if (*upload_data_size) {
         api_req_body(req, upload_data, *upload_data_size);
@@ -522,7 +619,9 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         log_info("%s %s aborted before completion (reason %d)", req->method, req->path, (int)toe);
         log_set_request_id(NULL);
     }
+    log_set_request_id(req->req_id); /* a stream's abort() may log */
     api_req_free(req);
+    log_set_request_id(NULL);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->inflight, 1);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "image_api.h"
 #include "keystone.h"
 #include "log.h"
 #include "mem.h"
@@ -19,7 +20,11 @@ const struct api_route_table *const api_tables[] = {
     &identity_discovery_routes, &identity_tokens_routes,
     &identity_domains_routes,   &identity_projects_routes,
     &identity_users_routes,     &identity_roles_routes,
-    &identity_catalog_routes,   NULL,
+    &identity_catalog_routes,
+    /* image (api/image_api.h) */
+    &image_versions_routes, &image_schemas_routes, &image_images_routes, &image_upload_routes,
+    &image_tags_routes, &image_members_routes, &image_actions_routes,
+    NULL,
 };
 
 static int
@@ -105,6 +110,11 @@ api_config_load(const struct config *cfg, struct api_config *c, struct err *err)
         get_long(cfg, "identity", "revocation_refresh_ms", 1000, 0, 600000, &c->revocation_refresh,
                  err) < 0 ||
         get_str(cfg, "identity", "region", "RegionOne", c->region, sizeof(c->region), err) < 0)
+        return -1;
+    if (get_str(cfg, "image", "store_dir", "/var/lib/nube/images", c->image_store_dir,
+                sizeof(c->image_store_dir), err) < 0 ||
+        get_long(cfg, "image", "max_image_size", 1L << 40, 1, 1L << 50, &c->image_max_size, err) <
+            0)
         return -1;
     return 0;
 }

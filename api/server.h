@@ -32,6 +32,10 @@ struct api_config {
     long role_cache_ttl;     /* seconds */
     long revocation_refresh; /* milliseconds between revocation list refreshes */
     char region[64];
+    /* [image] (api/image_api.h; store_dir is also where the compute API's
+     * file:// image locations point) */
+    char image_store_dir[1024];
+    long image_max_size; /* [image] max_image_size: bytes an upload may hold */
 };
 
 struct api_server {

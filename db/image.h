@@ -1,0 +1,101 @@
+/* Image tables (db/migrations/0003_image.sql, 0004_image_hidden.sql): images,
+ * tags and members. Every statement is parameterised. Images come back in
+ * Glance v2's JSON shape (core attributes, custom properties at the top level,
+ * tags, and the self/file/schema links relative to the service root). */
+#ifndef NUBE_DB_IMAGE_H
+#define NUBE_DB_IMAGE_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Who asks: visibility rules depend on the project and the admin role. */
+struct db_image_viewer {
+    const char *project_id; /* "" or NULL for an unscoped caller */
+    bool is_admin;
+};
+
+/* Is @id a UUID (32 hex digits, dashed or not)? */
+bool db_image_id_valid(const char *id);
+
+/* Is @key a core attribute (not a custom property)? */
+bool db_image_is_core(const char *key);
+
+/* The image @id if @who may see it (public, community, owned, a member of it,
+ * or admin); else NULL with ERR_NOT_FOUND. Deleted images are never found. */
+json_t *db_image_get(PGconn *conn, const char *id, const struct db_image_viewer *who,
+                     struct err *err);
+
+struct db_image_filter {
+    const char *name, *status, *visibility, *owner, *tag, *disk_format, *container_format;
+    const char *size_min, *size_max; /* decimal */
+    const char *member_status;       /* accepted (default), pending, rejected, all */
+    int os_hidden;                   /* -1 any, 0 or 1 */
+    int protected_;                  /* -1 any, 0 or 1 */
+    const char *marker;              /* an image id the caller can see */
+    const char *sort_key;            /* one of db_image_sort_key_valid() */
+    bool sort_desc;
+    long limit;
+};
+/* Is @key a sort key the list accepts? */
+bool db_image_sort_key_valid(const char *key);
+/* The images @who may list under @f, as an array. */
+json_t *db_image_list(PGconn *conn, const struct db_image_filter *f,
+                      const struct db_image_viewer *who, struct err *err);
+
+/* Insert a queued image @id owned by @owner, then store @image's mutable
+ * attributes as db_image_store() does. */
+int db_image_create(PGconn *conn, const char *id, const char *owner, const json_t *image,
+                    struct err *err);
+/* Write @image's mutable attributes (name, visibility, protected, os_hidden,
+ * disk_format, container_format, min_disk, min_ram, owner, tags, and every
+ * custom property) to image @id. */
+int db_image_store(PGconn *conn, const char *id, const json_t *image, struct err *err);
+
+/* Move image @id from status @from to @to. 1 when it moved, 0 when it was not
+ * in @from (or does not exist). */
+int db_image_transition(PGconn *conn, const char *id, const char *from, const char *to,
+                        struct err *err);
+/* A finished upload: saving -> active with its size and hashes. 1 when it
+ * moved, 0 when the image is no longer saving (deleted meanwhile). */
+int db_image_set_data(PGconn *conn, const char *id, uint64_t size, const char *md5,
+                      const char *sha512, struct err *err);
+/* Mark image @id deleted. */
+int db_image_delete(PGconn *conn, const char *id, struct err *err);
+
+/* Tags: add (idempotent) and remove (0 when it was not there). */
+int db_image_tag_add(PGconn *conn, const char *id, const char *tag, struct err *err);
+int db_image_tag_remove(PGconn *conn, const char *id, const char *tag, struct err *err);
+int db_image_tag_count(PGconn *conn, const char *id, struct err *err);
+
+/* Members of a shared image, in Glance's member JSON shape. @member NULL: all
+ * of them. */
+json_t *db_image_members(PGconn *conn, const char *id, const char *member, struct err *err);
+/* Add @member (pending); ERR_CONFLICT when it is one already. */
+json_t *db_image_member_add(PGconn *conn, const char *id, const char *member, struct err *err);
+/* Set @member's status; NULL with ERR_NOT_FOUND when it is not a member. */
+json_t *db_image_member_set(PGconn *conn, const char *id, const char *member, const char *status,
+                            struct err *err);
+/* 1 removed, 0 not a member. */
+int db_image_member_remove(PGconn *conn, const char *id, const char *member, struct err *err);
+
+/* ---- for the compute API (docs/compute-flow.md, build_instance) ---- */
+
+/* Resolve @image_id for an instance of @who's project into the objects that
+ * `build_instance` carries: *image = {id, name, checksum, disk_format,
+ * container_format, size, min_disk, min_ram, properties, location}, with
+ * location "file://@store_dir/<id>". When the image is a PV one (an aki image,
+ * or one whose properties name kernel_id), *kernel and *ramdisk are resolved
+ * the same way from its kernel_id / ramdisk_id (an aki image is its own
+ * kernel); otherwise they are set to NULL. *vm_mode is the image's vm_mode
+ * property, else "xen" for a PV image, else "hvm" (static storage).
+ * ERR_NOT_FOUND: the image (or its kernel/ramdisk) is unknown or not visible;
+ * ERR_CONFLICT: it is not active. Caller decrefs the three objects. */
+int db_image_resolve_for_boot(PGconn *conn, const char *store_dir, const char *image_id,
+                              const struct db_image_viewer *who, json_t **image, json_t **kernel,
+                              json_t **ramdisk, const char **vm_mode, struct err *err);
+
+#endif
