@@ -11,6 +11,7 @@
 #include "hw/legacy.h"
 #include "mem.h"
 #include "state.h"
+#include "log.h"
 #include "vmm.h"
 
 #define UART_IER_RDI 0x01
@@ -327,9 +328,16 @@ serial_create(struct vm *vm, int out_fd, int in_fd, struct err *err)
         return NULL;
     }
     vm_device_add(vm, &serial_ops, s);
-    if (in_fd >= 0 && vm_loop_add_fd(vm, in_fd, EPOLLIN, serial_input, s, err) == 0)
+    if (in_fd < 0)
+        return s;
+    if (vm_loop_add_fd(vm, in_fd, EPOLLIN, serial_input, s, err) == 0) {
         s->in_fd = in_fd;
-    else if (in_fd >= 0)
+    } else if (err && err->errnum == EPERM) {
+        /* epoll refuses regular files and /dev/null: a console without input */
+        log_info("console input (fd %d) cannot be polled; serial input is off", in_fd);
+        err_clear(err);
+    } else {
         return NULL; /* the VM owns s now and frees it */
+    }
     return s;
 }
