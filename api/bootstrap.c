@@ -1,9 +1,9 @@
 /* `cloud-api bootstrap`: bring a fresh database to a usable cloud, idempotently:
  * the schema, domain "default", roles admin/member/reader, project "admin",
  * user "admin" (password set to the one given) with the admin role there, the
- * identity service and its endpoints, every [catalog] entry of the config,
- * and the token keys. Running it again changes nothing but the admin password
- * and endpoint URLs. */
+ * identity service and its endpoints, every [catalog] entry of the config
+ * (the image service defaults to {public_url}/image), and the token keys.
+ * Running it again changes nothing but the admin password and endpoint URLs. */
 #include "bootstrap.h"
 
 #include <string.h>
@@ -109,8 +109,12 @@ bootstrap_tx(PGconn *conn, const struct api_config *cfg, const struct config *ra
     _cleanup_free_ char *identity_url = xasprintf("%s/v3", cfg->public_url);
     if (ensure_endpoints(conn, "identity", "keystone", cfg->region, identity_url, err) < 0)
         return -1;
+    /* this process serves the image API itself: its endpoint is registered
+     * unless [catalog] names another one */
+    _cleanup_free_ char *image_url = xasprintf("%s/image", cfg->public_url);
     for (size_t i = 0; i < ARRAY_SIZE(catalog_types); i++) {
-        const char *url = config_get(raw, "catalog", catalog_types[i].type, NULL);
+        const char *dflt = strcmp(catalog_types[i].type, "image") == 0 ? image_url : NULL;
+        const char *url = config_get(raw, "catalog", catalog_types[i].type, dflt);
         if (url && *url &&
             ensure_endpoints(conn, catalog_types[i].type, catalog_types[i].name, cfg->region, url,
                              err) < 0)
