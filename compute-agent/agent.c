@@ -42,7 +42,7 @@ agent_init(struct agent *a, struct compute_config *cfg_take, agent_emit_fn emit,
 
     if (disk_mkdirs(a->cfg.instances_dir, err) < 0 || disk_mkdirs(a->cfg.image_cache_dir, err) < 0)
         return -1;
-    struct disk_config dc = {a->cfg.image_cache_dir, a->cfg.qemu_img, 0};
+    struct disk_config dc = {.cache_dir = a->cfg.image_cache_dir};
     disk_cache_clean_partial(&dc); /* one agent per host: nothing else writes there */
     /* The hypervisor daemon may start after the agent: wait for it a while. */
     time_t give_up = time(NULL) + a->cfg.libvirt_connect_timeout_s;
@@ -90,6 +90,7 @@ agent_init(struct agent *a, struct compute_config *cfg_take, agent_emit_fn emit,
     clock_gettime(CLOCK_MONOTONIC, &ts);
     double t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     power_meter_init(&a->power, a->cfg.powercap_dir, a->cfg.idle_watts, a->cfg.max_watts, t);
+    a->next_heartbeat = t + (double)a->cfg.heartbeat_interval_s;
     struct err e = ERR_INIT;
     if (host_cpu_read(a->cfg.proc_dir, &a->cpu, &e) < 0)
         log_warn("host %s: %s", a->cfg.host, e.msg);

@@ -43,6 +43,7 @@ struct agent {
     size_t nrecs, caprecs;
     char (*unknown)[37]; /* nube-* domains with no record: reported, not touched */
     size_t nunknown;
+    double next_heartbeat; /* monotonic seconds */
     struct power_meter power;
     struct host_cpu_sample cpu;
     char started_at[32];
@@ -102,5 +103,9 @@ int agent_sync(struct agent *a, bool force, struct err *err);
 /* The host_heartbeat args: capacity, usage, domain types, energy, instances. */
 json_t *agent_heartbeat_build(struct agent *a, double now_mono);
 int agent_heartbeat_send(struct agent *a, struct err *err);
+/* Send the heartbeat if it is due (from inside long operations too). */
+void agent_heartbeat_tick(struct agent *a);
+/* The disk configuration, with the heartbeat tick as its progress callback. */
+struct disk_config agent_disk_config(struct agent *a);
 
 #endif

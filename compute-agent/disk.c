@@ -41,9 +41,16 @@ disk_mkdirs(const char *path, struct err *err)
     return rc;
 }
 
-/* Run argv (no shell); its stderr goes to the log on failure. */
+static void
+progress(const struct disk_config *dc)
+{
+    if (dc && dc->progress)
+        dc->progress(dc->progress_opaque);
+}
+
+/* Run argv (no shell); its output is kept for the error message. */
 static int
-run(const char *const argv[], struct err *err)
+run(const struct disk_config *dc, const char *const argv[], struct err *err)
 {
     char errpath[] = "/tmp/nube-compute-cmd.XXXXXX";
     int efd = mkstemp(errpath);
@@ -62,9 +69,14 @@ run(const char *const argv[], struct err *err)
         close(efd);
         return err_set_errno(err, ERR_IO, rc, "running %s", argv[0]);
     }
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int status = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR))
+            break;
+        progress(dc);
+        usleep(50000);
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         close(efd);
         return 0;
@@ -84,6 +96,7 @@ struct fetch {
     FILE *out;
     EVP_MD_CTX *md5;
     uint64_t bytes, max;
+    const struct disk_config *dc;
 };
 
 static size_t
@@ -94,6 +107,7 @@ fetch_write(char *data, size_t size, size_t n, void *opaque)
     if (f->bytes + len > f->max)
         return 0; /* curl fails with CURLE_WRITE_ERROR */
     f->bytes += len;
+    progress(f->dc);
     EVP_DigestUpdate(f->md5, data, len);
     return fwrite(data, 1, len, f->out) == len ? len : 0;
 }
@@ -123,6 +137,18 @@ fetch_file(const char *src, struct fetch *f, struct err *err)
 }
 
 static int
+fetch_xferinfo(void *opaque, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+               curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    progress(((struct fetch *)opaque)->dc); /* also while the server is silent */
+    return 0;
+}
+
+static int
 fetch_http(const char *url, const char *token, struct fetch *f, struct err *err)
 {
     CURL *c = curl_easy_init();
@@ -146,6 +172,9 @@ fetch_http(const char *url, const char *token, struct fetch *f, struct err *err)
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, fetch_xferinfo);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, f);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
@@ -178,7 +207,7 @@ disk_image_get(const struct disk_config *dc, const struct compute_image *img, ch
     }
     char *tmp = xasprintf("%s.part.%d", final, (int)getpid());
     char *conv = NULL;
-    struct fetch f = {.max = dc->max_image_bytes, .md5 = EVP_MD_CTX_new()};
+    struct fetch f = {.max = dc->max_image_bytes, .md5 = EVP_MD_CTX_new(), .dc = dc};
     int rc = -1;
     f.out = fopen(tmp, "we");
     if (!f.out) {
@@ -215,7 +244,7 @@ disk_image_get(const struct disk_config *dc, const struct compute_image *img, ch
         conv = xasprintf("%s.raw", tmp);
         const char *argv[] = {dc->qemu_img, "convert", "-f", "qcow2", "-O", "raw",
                               "-S",         "4k",      tmp,  conv,    NULL};
-        if (run(argv, err) < 0) {
+        if (run(dc, argv, err) < 0) {
             err_prefix(err, "converting image %s to raw", img->id);
             goto cleanup;
         }
@@ -368,7 +397,7 @@ disk_instance_create(const struct disk_config *dc, enum disk_kind kind, const ch
         const char *argv_b[] = {dc->qemu_img, "create", "-q",  "-f", "qcow2", "-b",
                                 backing,      "-F",     "raw", tmp,  sizearg, NULL};
         const char *argv_n[] = {dc->qemu_img, "create", "-q", "-f", "qcow2", tmp, sizearg, NULL};
-        rc = run(backing ? argv_b : argv_n, err);
+        rc = run(dc, backing ? argv_b : argv_n, err);
     }
     if (rc == 0 && rename(tmp, path) < 0)
         rc = err_set_errno(err, ERR_IO, errno, "renaming %s", tmp);

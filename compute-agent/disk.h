@@ -26,6 +26,10 @@ struct disk_config {
     const char *cache_dir;
     const char *qemu_img;
     uint64_t max_image_bytes;
+    /* Called now and then during long work (downloads, qemu-img) so the
+     * single-threaded agent keeps its heartbeats going; may be NULL. */
+    void (*progress)(void *opaque);
+    void *progress_opaque;
 };
 
 /* The cached (raw, for disk images) file of @img, fetched, verified against

@@ -95,10 +95,34 @@ agent_heartbeat_build(struct agent *a, double now_mono)
 int
 agent_heartbeat_send(struct agent *a, struct err *err)
 {
+    a->next_heartbeat = mono_now() + (double)a->cfg.heartbeat_interval_s;
     json_t *hb = agent_heartbeat_build(a, mono_now());
     int rc = a->emit(a->emit_opaque, BUS_TOPIC_EVENTS, "host_heartbeat", hb, err);
     log_debug("host %s: heartbeat %s (%.1f W, %zu instances)", a->cfg.host,
               rc == 0 ? "sent" : "NOT SENT", a->power.watts, a->nrecs);
     json_decref(hb);
     return rc;
+}
+
+void
+agent_heartbeat_tick(struct agent *a)
+{
+    if (mono_now() < a->next_heartbeat)
+        return;
+    struct err err = ERR_INIT;
+    if (agent_heartbeat_send(a, &err) < 0)
+        log_warn("heartbeat: %s", err.msg);
+}
+
+static void
+tick(void *opaque)
+{
+    agent_heartbeat_tick(opaque);
+}
+
+struct disk_config
+agent_disk_config(struct agent *a)
+{
+    return (struct disk_config){a->cfg.image_cache_dir, a->cfg.qemu_img,
+                                (uint64_t)a->cfg.max_image_mb << 20, tick, a};
 }

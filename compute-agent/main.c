@@ -178,17 +178,15 @@ main(int argc, char **argv)
         goto cleanup;
     }
     log_info("host %s: consuming %s", a.cfg.host, topic);
-    double next = mono_now() + (double)a.cfg.heartbeat_interval_s;
     while (!stopping) {
-        double left = next - mono_now();
+        double left = a.next_heartbeat - mono_now();
         if (left <= 0) {
             err_clear(&err);
             if (agent_sync(&a, false, &err) < 0)
                 log_warn("sync: %s", err.msg);
             err_clear(&err);
-            if (agent_heartbeat_send(&a, &err) < 0)
+            if (agent_heartbeat_send(&a, &err) < 0) /* sets the next one */
                 log_warn("heartbeat: %s", err.msg);
-            next = mono_now() + (double)a.cfg.heartbeat_interval_s;
             continue;
         }
         int ms = left > 0.5 ? 500 : (int)(left * 1000) + 1;

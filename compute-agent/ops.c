@@ -94,8 +94,7 @@ agent_define(struct agent *a, struct agent_record *r, struct err *err)
     struct compute_instance inst;
     if (compute_instance_parse(r->spec, &inst, err) < 0)
         return -1;
-    struct disk_config dc = {a->cfg.image_cache_dir, a->cfg.qemu_img,
-                             (uint64_t)a->cfg.max_image_mb << 20};
+    struct disk_config dc = agent_disk_config(a);
     char *kernel = NULL, *initrd = NULL, *image = NULL, *xml = NULL;
     char *disk = agent_instance_file(a, r->id, "disk");
     char *console = agent_instance_file(a, r->id, "console.log");
@@ -350,8 +349,10 @@ wait_power(struct agent *a, const char *name, int want, long secs)
         int p = domain_power(a, name, &exists, NULL);
         if (!exists || p == want)
             return p;
-        if (i < secs * 10)
+        if (i < secs * 10) {
+            agent_heartbeat_tick(a);
             usleep(100000);
+        }
     }
     return domain_power(a, name, &exists, NULL);
 }

@@ -6,6 +6,7 @@ import http.server
 import os
 import socketserver
 import sys
+import time
 
 root = sys.argv[1]
 
@@ -16,6 +17,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(401)
             self.end_headers()
             return
+        if self.path.startswith("/slow/"):
+            time.sleep(1.5)  # a silent server: the client must keep ticking
         path = os.path.join(root, os.path.basename(self.path))
         if not os.path.isfile(path):
             self.send_response(404)

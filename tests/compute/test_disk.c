@@ -17,6 +17,14 @@
 #include "mem.h"
 
 static char tmp[256];
+static int ticks;
+
+static void
+count_tick(void *opaque)
+{
+    (void)opaque;
+    ticks++;
+}
 
 /* Run @script in the test's folder. */
 static int
@@ -53,7 +61,8 @@ main(int argc, char **argv)
         return 1;
     char cache[300], path[600];
     snprintf(cache, sizeof(cache), "%s/cache", tmp);
-    struct disk_config dc = {cache, "qemu-img", 256 << 20};
+    struct disk_config dc = {
+        .cache_dir = cache, .qemu_img = "qemu-img", .max_image_bytes = 256 << 20};
     struct err err = ERR_INIT;
     CHECK_INT(sh("mkdir srv && truncate -s 32M srv/root.raw && printf 'BOOT' | dd "
                  "of=srv/root.raw bs=1 seek=510 conv=notrunc status=none && "
@@ -94,7 +103,8 @@ main(int argc, char **argv)
     free(q.location);
 
     /* the bound: a larger image fails, nothing partial stays */
-    struct disk_config small = {cache, "qemu-img", 1 << 20};
+    struct disk_config small = {
+        .cache_dir = cache, .qemu_img = "qemu-img", .max_image_bytes = 1 << 20};
     struct compute_image big = {.id = (char *)"big", .disk_format = (char *)"raw"};
     big.location = xasprintf("file://%s/srv/root.raw", tmp);
     char *none = NULL;
@@ -176,10 +186,20 @@ main(int argc, char **argv)
         CHECK_INT(disk_image_get(&dc, &h, &hc, &err), -1);
         CHECK(strstr(err.msg, "404") != NULL);
         free(h.location);
+        /* a server that says nothing for 1.5 s: the progress callback (the
+         * agent's heartbeat tick) keeps being called */
+        struct disk_config slow = dc;
+        slow.progress = count_tick;
+        h.id = (char *)"web3";
+        h.location = xasprintf("http://127.0.0.1:%d/slow/root.raw", port);
+        CHECK_INT(disk_image_get(&slow, &h, &hc, &err), 0);
+        free(hc);
+        free(h.location);
+        CHECK(ticks >= 5);
         kill(srv, SIGTERM);
         waitpid(srv, NULL, 0);
         close(pfd[0]);
-        CHECK_INT(files_in(cache), 3); /* root, rootq, web: no partial download */
+        CHECK_INT(files_in(cache), 4); /* root, rootq, web, web3: no partial download */
     }
 
     /* console tail: a file larger than the window starts at a whole line */
