@@ -26,8 +26,10 @@ struct hvd_vm {
     pid_t waiter;   /* its waiter (monitor.c), which records the exit status */
     /* Tap descriptors opened by cloud-hvd and inherited as fd 3, 4, ... by a
      * monitor whose backend takes taps by descriptor (tap_by_fd). */
-    int tap_fds[DOMAIN_MAX_IFACES];
+    int tap_fds[DOMAIN_MAX_IFACES + 1];
     size_t ntap_fds;
+    /* A managed-save image to restore from (-1: boot). Inherited after the taps. */
+    int restore_fd;
 };
 
 struct hvd_block_stats {
@@ -52,10 +54,14 @@ struct hvd_backend_ops {
     int (*shutdown)(struct hvd_vm *vm, struct rpc_error *e); /* ask the guest to power off */
     /* Reset the guest; NULL: cloud-hvd restarts the monitor instead. */
     int (*reboot)(struct hvd_vm *vm, struct rpc_error *e);
-    /* After a daemon restart: is the monitor answering, and is it paused? */
-    int (*query)(struct hvd_vm *vm, bool *paused, struct rpc_error *e);
+    /* Is the monitor answering, is the guest paused, and is it still reading
+     * an incoming (restore) stream? */
+    int (*query)(struct hvd_vm *vm, bool *paused, bool *incoming, struct rpc_error *e);
     int (*block_stats)(struct hvd_vm *vm, const char *target, struct hvd_block_stats *st,
                        struct rpc_error *e);
+    /* Write the stopped guest's state to @fd (managed save); NULL: unsupported.
+     * A monitor started with vm->restore_fd set resumes from such a stream. */
+    int (*save)(struct hvd_vm *vm, int fd, struct rpc_error *e);
     /* Tell apart a guest power-off from a crash by the monitor's exit status
      * (wait(2) status). Returns a VIR_DOMAIN_SHUTOFF_* reason, or
      * HVD_EXIT_REBOOT when the guest asked for a reset the monitor leaves to us. */

@@ -93,7 +93,10 @@ qemu_argv(const struct hvd_vm *vm, bool paused)
     arg2(&a, "-qmp", xasprintf("unix:%s,server=on,wait=off", qmp));
     if (def->serial_file) {
         _cleanup_free_ char *p = qemu_escape(def->serial_file);
-        arg2(&a, "-chardev", xasprintf("file,id=charserial0,path=%s", p));
+        /* a restored guest continues its console; a booted one starts it afresh */
+        arg2(
+            &a, "-chardev",
+            xasprintf("file,id=charserial0,path=%s%s", p, vm->restore_fd >= 0 ? ",append=on" : ""));
         arg2(&a, "-device", xstrdup("isa-serial,chardev=charserial0,id=serial0"));
     }
     if (def->loader)
@@ -127,6 +130,8 @@ qemu_argv(const struct hvd_vm *vm, bool paused)
         arg(&a, xstrdup("-no-reboot"));
     if (paused)
         arg(&a, xstrdup("-S"));
+    if (vm->restore_fd >= 0) /* inherited right after the taps */
+        arg2(&a, "-incoming", xasprintf("fd:%zu", 3 + def->nifaces));
     arg2(&a, "-msg", xstrdup("timestamp=on"));
     return a.v;
 }
@@ -164,25 +169,23 @@ qmp_open(struct hvd_vm *vm, struct monitor_conn *c, unsigned timeout_ms, struct 
     return rc;
 }
 
-/* Run one QMP command; *ret (if not NULL) receives its "return" value. */
+/* Run @command (with @args, stolen; and @fd passed along when >= 0) on an
+ * open session; *ret (if not NULL) receives its "return" value. */
 static int
-qmp_run(struct hvd_vm *vm, const char *command, json_t **ret, struct rpc_error *e)
+qmp_exec(struct monitor_conn *c, const char *command, json_t *args, int fd, json_t **ret,
+         struct rpc_error *e)
 {
-    struct monitor_conn *c = xmalloc(sizeof(*c));
-    int rc = -1;
     if (ret)
         *ret = NULL;
-    if (qmp_open(vm, c, 2000, e) < 0)
-        goto cleanup;
     json_t *cmd = json_pack("{s:s}", "execute", command);
-    rc = monitor_send(c, cmd, e);
+    if (args)
+        json_object_set_new(cmd, "arguments", args);
+    int rc = fd >= 0 ? monitor_send_fd(c, cmd, fd, e) : monitor_send(c, cmd, e);
     json_decref(cmd);
     while (rc == 0) {
         json_t *r = monitor_recv(c, QMP_TIMEOUT_MS, e);
-        if (!r) {
-            rc = -1;
-            break;
-        }
+        if (!r)
+            return -1;
         json_t *err = json_get_obj(r, "error");
         json_t *val = json_object_get(r, "return");
         if (err) {
@@ -197,8 +200,21 @@ qmp_run(struct hvd_vm *vm, const char *command, json_t **ret, struct rpc_error *
             break;
         /* an asynchronous event: skip */
     }
-    monitor_close(c);
-cleanup:
+    return rc;
+}
+
+/* One QMP command in a session of its own. */
+static int
+qmp_run(struct hvd_vm *vm, const char *command, json_t **ret, struct rpc_error *e)
+{
+    struct monitor_conn *c = xmalloc(sizeof(*c));
+    int rc = -1;
+    if (ret)
+        *ret = NULL;
+    if (qmp_open(vm, c, 2000, e) == 0) {
+        rc = qmp_exec(c, command, NULL, -1, ret, e);
+        monitor_close(c);
+    }
     free(c);
     return rc;
 }
@@ -255,7 +271,7 @@ qemu_reboot(struct hvd_vm *vm, struct rpc_error *e)
 }
 
 static int
-qemu_query(struct hvd_vm *vm, bool *paused, struct rpc_error *e)
+qemu_query(struct hvd_vm *vm, bool *paused, bool *incoming, struct rpc_error *e)
 {
     json_t *r;
     if (qmp_run(vm, "query-status", &r, e) < 0)
@@ -264,6 +280,7 @@ qemu_query(struct hvd_vm *vm, bool *paused, struct rpc_error *e)
     bool running = false;
     json_get_bool(r, "running", &running);
     *paused = !running && status && strcmp(status, "shutdown") != 0;
+    *incoming = status && !strcmp(status, "inmigrate");
     json_decref(r);
     return 0;
 }
@@ -306,6 +323,48 @@ qemu_block_stats(struct hvd_vm *vm, const char *target, struct hvd_block_stats *
     return rc;
 }
 
+/* Managed save: the migration stream of the stopped VM into @fd (QMP getfd +
+ * migrate "fd:"), as libvirt's QEMU driver saves. The caller stopped the vCPUs. */
+static int
+qemu_save(struct hvd_vm *vm, int fd, struct rpc_error *e)
+{
+    struct monitor_conn *c = xmalloc(sizeof(*c));
+    int rc = -1;
+    if (qmp_open(vm, c, 2000, e) < 0)
+        goto out;
+    if (qmp_exec(c, "getfd", json_pack("{s:s}", "fdname", "hvd-save"), fd, NULL, e) < 0 ||
+        qmp_exec(c, "migrate-set-parameters",
+                 json_pack("{s:I}", "max-bandwidth", (json_int_t)1 << 40), -1, NULL, e) < 0 ||
+        qmp_exec(c, "migrate", json_pack("{s:s}", "uri", "fd:hvd-save"), -1, NULL, e) < 0)
+        goto close;
+    for (int tries = 0; tries < 20 * 600; tries++) { /* up to 10 minutes */
+        json_t *r;
+        if (qmp_exec(c, "query-migrate", NULL, -1, &r, e) < 0)
+            goto close;
+        const char *status = json_get_str(r, "status");
+        if (status && !strcmp(status, "completed")) {
+            json_decref(r);
+            rc = 0;
+            goto close;
+        }
+        if (status && (!strcmp(status, "failed") || !strcmp(status, "cancelled"))) {
+            const char *why = json_get_str(r, "error-desc");
+            rpc_error_set(e, VIR_ERR_OPERATION_FAILED, VIR_FROM_QEMU, "saving failed: %s",
+                          why ? why : status);
+            json_decref(r);
+            goto close;
+        }
+        json_decref(r);
+        usleep(50000);
+    }
+    rpc_error_set(e, VIR_ERR_OPERATION_TIMEOUT, VIR_FROM_QEMU, "saving did not finish");
+close:
+    monitor_close(c);
+out:
+    free(c);
+    return rc;
+}
+
 /* QEMU exits 0 when the guest powers off (and on SIGTERM, which only destroy sends). */
 static int
 qemu_exit_reason(int wstatus)
@@ -327,5 +386,6 @@ const struct hvd_backend_ops hvd_backend_qemu = {
     .reboot = qemu_reboot,
     .query = qemu_query,
     .block_stats = qemu_block_stats,
+    .save = qemu_save,
     .exit_reason = qemu_exit_reason,
 };

@@ -155,8 +155,9 @@ vmm_shutdown(struct hvd_vm *vm, struct rpc_error *e)
 }
 
 static int
-vmm_query(struct hvd_vm *vm, bool *paused, struct rpc_error *e)
+vmm_query(struct hvd_vm *vm, bool *paused, bool *incoming, struct rpc_error *e)
 {
+    *incoming = false;
     json_t *r;
     if (vmm_call(vm, "info", 2000, &r, e) < 0)
         return -1;

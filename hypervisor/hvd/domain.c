@@ -58,6 +58,13 @@ autostart_path(const struct hvd_registry *reg, const char *name)
     return xasprintf("%s/autostart/%s", reg->cfg->state_dir, name);
 }
 
+/* <state_dir>/save/<name>.save (the image) or .xml (its live definition). */
+static char *
+save_path(const struct hvd_registry *reg, const char *name, const char *ext)
+{
+    return xasprintf("%s/save/%s.%s", reg->cfg->state_dir, name, ext);
+}
+
 static char *
 run_dir(const struct hvd_registry *reg, const char *name)
 {
@@ -174,6 +181,7 @@ domain_new(struct hvd_registry *reg)
     d->state = VIR_DOMAIN_SHUTOFF;
     d->reason = VIR_DOMAIN_SHUTOFF_UNKNOWN;
     d->watch_fd = -1;
+    d->vm.restore_fd = -1;
     reg->doms = xrealloc(reg->doms, (reg->n + 1) * sizeof(*reg->doms));
     reg->doms[reg->n++] = d;
     return d;
@@ -186,6 +194,7 @@ vm_clear(struct hvd_vm *vm)
     free(vm->control);
     free(vm->log_path);
     memset(vm, 0, sizeof(*vm));
+    vm->restore_fd = -1;
 }
 
 static void
@@ -300,10 +309,17 @@ hvd_domain_define(struct hvd_registry *reg, const char *xml, struct rpc_error *e
 }
 
 int
-hvd_domain_undefine(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e)
+hvd_domain_undefine(struct hvd_registry *reg, struct hvd_domain *d, bool drop_save,
+                    struct rpc_error *e)
 {
     if (!d->def)
         return ERR_INVALID_OP(e, "cannot undefine transient domain");
+    if (hvd_domain_has_managed_save(reg, d)) {
+        if (!drop_save)
+            return ERR_INVALID_OP(e, "Refusing to undefine while domain managed save image exists");
+        if (hvd_domain_managed_save_remove(reg, d, e) < 0)
+            return -1;
+    }
     _cleanup_free_ char *path = def_path(reg, d->def->name);
     _cleanup_free_ char *auto_path = autostart_path(reg, d->def->name);
     if (unlink(path) < 0 && errno != ENOENT)
@@ -405,6 +421,7 @@ static int
 spawn_monitor(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struct rpc_error *e)
 {
     char **argv = d->ops->argv(&d->vm, paused);
+    bool restoring = d->vm.restore_fd >= 0;
     int rc = -1;
     d->destroy_requested = false;
     d->shutdown_requested = false;
@@ -415,6 +432,10 @@ spawn_monitor(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struc
         if (fd < 0)
             goto cleanup;
         d->vm.tap_fds[d->vm.ntap_fds++] = fd;
+    }
+    if (d->vm.restore_fd >= 0) { /* inherited right after the taps */
+        d->vm.tap_fds[d->vm.ntap_fds++] = d->vm.restore_fd;
+        d->vm.restore_fd = -1;
     }
     int spawned = monitor_spawn(&d->vm, argv, e);
     for (size_t i = 0; i < d->vm.ntap_fds; i++)
@@ -435,6 +456,25 @@ spawn_monitor(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struc
         }
         goto cleanup;
     }
+    if (restoring) {
+        /* Wait for the whole stream; the guest then stays paused as it was
+         * saved, and runs again with resume (unless it should start paused). */
+        bool is_paused = true, incoming = true;
+        for (int i = 0; i < 10 * 600 && incoming; i++) {
+            if (d->ops->query(&d->vm, &is_paused, &incoming, e) < 0)
+                goto cleanup;
+            if (incoming)
+                usleep(100000);
+        }
+        if (incoming) {
+            rpc_error_set(e, VIR_ERR_OPERATION_TIMEOUT, VIR_FROM_DOMAIN,
+                          "restoring '%s' did not finish", d->live->name);
+            goto cleanup;
+        }
+        if (is_paused && !paused && d->ops->resume(&d->vm, e) < 0)
+            goto cleanup;
+        paused = paused && !is_paused; /* already paused: nothing more to do */
+    }
     if (paused && d->ops->suspend(&d->vm, e) < 0)
         goto cleanup;
     rc = 0;
@@ -446,11 +486,19 @@ cleanup:
     return rc;
 }
 
+static int
+require_active(const struct hvd_domain *d, struct rpc_error *e)
+{
+    return hvd_domain_active(d) ? 0 : ERR_INVALID_OP(e, "domain is not running");
+}
+
 /* Bring @d (whose d->live is set) to running. On failure d->live is released. */
 static int
-start_live(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struct rpc_error *e)
+start_live(struct hvd_registry *reg, struct hvd_domain *d, bool paused, int restore_fd,
+           struct rpc_error *e)
 {
     const struct domain_def *def = d->live;
+    bool restoring = restore_fd >= 0;
     int rc = -1;
 
     d->ops = hvd_backend_for(def->virt);
@@ -473,6 +521,8 @@ start_live(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struct r
     vm_clear(&d->vm);
     d->vm.def = def;
     d->vm.cfg = reg->cfg;
+    d->vm.restore_fd = restore_fd;
+    restore_fd = -1; /* spawn_monitor owns it now */
     d->vm.run_dir = run_dir(reg, def->name);
     d->vm.control = xasprintf("%s/%s", d->vm.run_dir,
                               def->virt == DOMAIN_VIRT_QEMU ? "qmp.sock" : "control.sock");
@@ -494,11 +544,14 @@ start_live(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struct r
 
     d->id = reg->next_id++;
     d->state = paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
-    d->reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
+    d->reason = paused      ? VIR_DOMAIN_PAUSED_USER
+                : restoring ? VIR_DOMAIN_RUNNING_RESTORED
+                            : VIR_DOMAIN_RUNNING_BOOTED;
     save_run_state(reg, d);
-    log_info("domain %s: started (id %d, %s pid %d)", def->name, d->id, d->ops->name,
-             (int)d->vm.pid);
-    emit(reg, d, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
+    log_info("domain %s: %s (id %d, %s pid %d)", def->name, restoring ? "restored" : "started",
+             d->id, d->ops->name, (int)d->vm.pid);
+    emit(reg, d, VIR_DOMAIN_EVENT_STARTED,
+         restoring ? VIR_DOMAIN_EVENT_STARTED_RESTORED : VIR_DOMAIN_EVENT_STARTED_BOOTED);
     if (paused)
         emit(reg, d, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
     rc = 0;
@@ -507,6 +560,11 @@ start_live(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struct r
 fail_kill:
     monitor_kill(&d->vm, 2000);
 fail:
+    if (restore_fd >= 0)
+        close(restore_fd);
+    if (d->vm.restore_fd >= 0)
+        close(d->vm.restore_fd);
+    d->vm.restore_fd = -1;
     log_warn("domain %s: start failed: %s", def->name, e->message);
     if (d->watch_fd >= 0)
         close(d->watch_fd);
@@ -522,12 +580,108 @@ cleanup:
 }
 
 int
-hvd_domain_start(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struct rpc_error *e)
+hvd_domain_start(struct hvd_registry *reg, struct hvd_domain *d, bool paused, bool force_boot,
+                 struct rpc_error *e)
 {
     if (hvd_domain_active(d))
         return ERR_INVALID_OP(e, "domain is already running");
-    d->live = domain_def_copy(d->def);
-    return start_live(reg, d, paused, e);
+    if (force_boot && hvd_domain_managed_save_remove(reg, d, e) < 0)
+        return -1;
+    if (!hvd_domain_has_managed_save(reg, d)) {
+        d->live = domain_def_copy(d->def);
+        return start_live(reg, d, paused, -1, e);
+    }
+    /* Restore: the definition saved with the image, and the image itself. */
+    _cleanup_free_ char *img = save_path(reg, d->def->name, "save");
+    _cleanup_free_ char *xml_path = save_path(reg, d->def->name, "xml");
+    _cleanup_free_ char *xml = read_file(xml_path, DOMAIN_XML_MAX);
+    struct domain_def *live = xml ? domain_xml_parse(xml, strlen(xml), e) : NULL;
+    if (!live)
+        return rpc_error_set(e, VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
+                             "the managed save image of '%s' has no usable definition",
+                             d->def->name);
+    int fd = open(img, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        domain_def_free(live);
+        return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "cannot open %s: %s", img,
+                             strerror(errno));
+    }
+    d->live = live;
+    if (start_live(reg, d, paused, fd, e) < 0)
+        return -1; /* the image stays for another try (or start --force-boot) */
+    unlink(img);
+    unlink(xml_path);
+    return 0;
+}
+
+bool
+hvd_domain_has_managed_save(const struct hvd_registry *reg, const struct hvd_domain *d)
+{
+    if (!d->def)
+        return false;
+    _cleanup_free_ char *img = save_path(reg, d->def->name, "save");
+    return access(img, F_OK) == 0;
+}
+
+int
+hvd_domain_managed_save_remove(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e)
+{
+    const char *name = hvd_domain_current(d)->name;
+    _cleanup_free_ char *img = save_path(reg, name, "save");
+    _cleanup_free_ char *xml_path = save_path(reg, name, "xml");
+    if (unlink(img) < 0 && errno != ENOENT)
+        return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "cannot remove %s: %s", img,
+                             strerror(errno));
+    unlink(xml_path);
+    return 0;
+}
+
+int
+hvd_domain_managed_save(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e)
+{
+    if (require_active(d, e) < 0)
+        return -1;
+    if (!d->def)
+        return ERR_INVALID_OP(e, "cannot do managed save for transient domain");
+    if (!d->ops->save)
+        return rpc_error_set(e, VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_DOMAIN,
+                             "managed save is not supported for %s domains",
+                             domain_virt_name(d->live->virt));
+    const char *name = d->live->name;
+    _cleanup_free_ char *img = save_path(reg, name, "save");
+    _cleanup_free_ char *tmp = save_path(reg, name, "save.tmp");
+    _cleanup_free_ char *xml_path = save_path(reg, name, "xml");
+    _cleanup_free_ char *xml = domain_xml_format(d->live, -1);
+    bool was_running = d->state == VIR_DOMAIN_RUNNING;
+    struct err err = ERR_INIT;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "cannot create %s: %s", tmp,
+                             strerror(errno));
+    if (was_running && d->ops->suspend(&d->vm, e) < 0)
+        goto fail;
+    if (d->ops->save(&d->vm, fd, e) < 0)
+        goto fail;
+    if (fsync(fd) < 0 || write_file(xml_path, xml, &err) < 0 || rename(tmp, img) < 0) {
+        rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "cannot save %s: %s", img,
+                      err.msg[0] ? err.msg : strerror(errno));
+        goto fail;
+    }
+    close(fd);
+    log_info("domain %s: saved to %s", name, img);
+    d->save_requested = true;
+    monitor_kill(&d->vm, 3000);
+    hvd_domain_exited(reg, d);
+    return 0;
+
+fail:
+    close(fd);
+    unlink(tmp);
+    unlink(xml_path);
+    struct rpc_error ignored;
+    if (was_running)
+        d->ops->resume(&d->vm, &ignored);
+    return -1;
 }
 
 struct hvd_domain *
@@ -550,18 +704,12 @@ hvd_domain_create_xml(struct hvd_registry *reg, const char *xml, bool paused, st
     if (!d)
         d = domain_new(reg);
     d->live = def;
-    if (start_live(reg, d, paused, e) < 0) {
+    if (start_live(reg, d, paused, -1, e) < 0) {
         if (fresh)
             domain_remove(reg, d);
         return NULL;
     }
     return d;
-}
-
-static int
-require_active(const struct hvd_domain *d, struct rpc_error *e)
-{
-    return hvd_domain_active(d) ? 0 : ERR_INVALID_OP(e, "domain is not running");
 }
 
 int
@@ -691,7 +839,9 @@ hvd_domain_exited(struct hvd_registry *reg, struct hvd_domain *d)
         monitor_kill(&d->vm, 2000);
         known = monitor_exit_status(&d->vm, &wstatus) == 0;
     }
-    if (d->destroy_requested) {
+    if (d->save_requested) {
+        reason = VIR_DOMAIN_SHUTOFF_SAVED;
+    } else if (d->destroy_requested) {
         reason = VIR_DOMAIN_SHUTOFF_DESTROYED;
     } else if (known) {
         reason = d->ops->exit_reason(wstatus);
@@ -706,6 +856,9 @@ hvd_domain_exited(struct hvd_registry *reg, struct hvd_domain *d)
         break;
     case VIR_DOMAIN_SHUTOFF_SHUTDOWN:
         detail = VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN;
+        break;
+    case VIR_DOMAIN_SHUTOFF_SAVED:
+        detail = VIR_DOMAIN_EVENT_STOPPED_SAVED;
         break;
     default:
         detail = VIR_DOMAIN_EVENT_STOPPED_FAILED;
@@ -722,7 +875,7 @@ hvd_domain_exited(struct hvd_registry *reg, struct hvd_domain *d)
     d->id = -1;
     d->state = VIR_DOMAIN_SHUTOFF;
     d->reason = reason;
-    d->destroy_requested = d->shutdown_requested = false;
+    d->destroy_requested = d->shutdown_requested = d->save_requested = false;
     /* The event names the domain by its live definition: a transient
      * domain has no other. */
     emit(reg, d, VIR_DOMAIN_EVENT_STOPPED, detail);
@@ -842,8 +995,8 @@ reattach_one(struct hvd_registry *reg, const char *name)
         d->vm.waiter = 0;
     if (d->watch_fd < 0)
         d->watch_fd = pidfd_open_(d->vm.pid);
-    bool now_paused = paused;
-    if (d->ops->query(&d->vm, &now_paused, &e) < 0)
+    bool now_paused = paused, incoming = false;
+    if (d->ops->query(&d->vm, &now_paused, &incoming, &e) < 0)
         log_warn("domain %s: monitor not answering after re-attach: %s", live->name, e.message);
     d->state = now_paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
     d->reason = now_paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
@@ -877,7 +1030,7 @@ hvd_registry_open(struct hvd_registry *reg, const struct hvd_config *cfg, hvd_ev
     reg->cfg = cfg;
     reg->next_id = 1;
     reg->lock_fd = -1;
-    const char *subdirs[] = {"", "/domains", "/run", "/autostart"};
+    const char *subdirs[] = {"", "/domains", "/run", "/autostart", "/save"};
     for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
         _cleanup_free_ char *p = xasprintf("%s%s", cfg->state_dir, subdirs[i]);
         if (mkdir(p, 0700) < 0 && errno != EEXIST)
@@ -903,7 +1056,7 @@ hvd_registry_open(struct hvd_registry *reg, const struct hvd_config *cfg, hvd_ev
         struct hvd_domain *d = reg->doms[i];
         if (d->autostart && !hvd_domain_active(d)) {
             struct rpc_error e;
-            if (hvd_domain_start(reg, d, false, &e) < 0)
+            if (hvd_domain_start(reg, d, false, false, &e) < 0)
                 log_error("domain %s: autostart failed: %s", d->def->name, e.message);
         }
     }

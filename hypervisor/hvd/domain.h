@@ -29,6 +29,7 @@ struct hvd_domain {
     uint64_t vm_starttime; /* /proc start time of vm.pid, against pid reuse */
     bool destroy_requested;
     bool shutdown_requested;
+    bool save_requested; /* managed save: the monitor stops after writing the image */
     bool tap_created[DOMAIN_MAX_IFACES];
 };
 
@@ -64,8 +65,11 @@ struct hvd_domain *hvd_domain_by_id(struct hvd_registry *reg, int id);
 
 struct hvd_domain *hvd_domain_define(struct hvd_registry *reg, const char *xml,
                                      struct rpc_error *e);
-int hvd_domain_undefine(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e);
-int hvd_domain_start(struct hvd_registry *reg, struct hvd_domain *d, bool paused,
+/* @drop_save: also remove a managed-save image (else its presence is an error). */
+int hvd_domain_undefine(struct hvd_registry *reg, struct hvd_domain *d, bool drop_save,
+                        struct rpc_error *e);
+/* Start @d: from its managed-save image if it has one (unless @force_boot). */
+int hvd_domain_start(struct hvd_registry *reg, struct hvd_domain *d, bool paused, bool force_boot,
                      struct rpc_error *e);
 struct hvd_domain *hvd_domain_create_xml(struct hvd_registry *reg, const char *xml, bool paused,
                                          struct rpc_error *e);
@@ -74,6 +78,12 @@ int hvd_domain_shutdown(struct hvd_registry *reg, struct hvd_domain *d, struct r
 int hvd_domain_reboot(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e);
 int hvd_domain_suspend(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e);
 int hvd_domain_resume(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e);
+/* Managed save (<state_dir>/save/<name>.save and .xml): the guest's state to
+ * disk and the monitor stopped; the next start restores it. */
+int hvd_domain_managed_save(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e);
+bool hvd_domain_has_managed_save(const struct hvd_registry *reg, const struct hvd_domain *d);
+int hvd_domain_managed_save_remove(struct hvd_registry *reg, struct hvd_domain *d,
+                                   struct rpc_error *e);
 int hvd_domain_set_autostart(struct hvd_registry *reg, struct hvd_domain *d, bool on,
                              struct rpc_error *e);
 /* The monitor of @d exited (its watch_fd became readable): record why. @d may be freed. */

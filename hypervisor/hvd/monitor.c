@@ -54,7 +54,7 @@ waiter_main(const struct hvd_vm *vm, char *const *argv, int report_fd)
      * 3.. the tap descriptors (the monitor's fd=3, fd=4, ...), then the log,
      * then the report pipe. Everything moves above the slots first. */
     size_t ntaps = vm->ntap_fds;
-    int moved[DOMAIN_MAX_IFACES + 2];
+    int moved[DOMAIN_MAX_IFACES + 3];
     for (size_t i = 0; i < ntaps; i++)
         moved[i] = fcntl(vm->tap_fds[i], F_DUPFD_CLOEXEC, 64);
     moved[ntaps] = logfd >= 0 ? fcntl(logfd, F_DUPFD_CLOEXEC, 64) : -1;
@@ -69,6 +69,16 @@ waiter_main(const struct hvd_vm *vm, char *const *argv, int report_fd)
     report_fd = 3 + (int)ntaps + 1;
     fcntl(logfd, F_SETFD, FD_CLOEXEC);
     fcntl(report_fd, F_SETFD, FD_CLOEXEC);
+    /* Nor the daemon's stdin/stdout/stderr (a terminal, a pipe): the waiter
+     * has nothing to say there, and must not keep them open. */
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+        dup2(devnull, 0);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        if (devnull > 2)
+            close(devnull);
+    }
     pid_t pid = fork();
     if (pid == 0) {
         /* The monitor: stdin from /dev/null, output to its log, its taps, nothing else. */
@@ -439,6 +449,38 @@ monitor_send(struct monitor_conn *c, json_t *msg, struct rpc_error *e)
         off += (size_t)n;
     }
     free(line);
+    return 0;
+}
+
+int
+monitor_send_fd(struct monitor_conn *c, json_t *msg, int fd, struct rpc_error *e)
+{
+    char *s = json_dump_compact(msg);
+    char *line = xasprintf("%s\n", s);
+    free(s);
+    struct iovec iov = {.iov_base = line, .iov_len = strlen(line)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof(u));
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    ssize_t n;
+    do {
+        n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    size_t len = iov.iov_len;
+    free(line);
+    if (n != (ssize_t)len)
+        return rpc_error_set(e, VIR_ERR_OPERATION_FAILED, VIR_FROM_NONE,
+                             "cannot pass a descriptor to the monitor: %s",
+                             n < 0 ? strerror(errno) : "short write");
     return 0;
 }
 

@@ -53,6 +53,8 @@ struct monitor_conn {
 int monitor_connect(struct monitor_conn *c, const char *path, unsigned timeout_ms,
                     struct rpc_error *e);
 int monitor_send(struct monitor_conn *c, json_t *msg, struct rpc_error *e);
+/* The same, passing @fd along (SCM_RIGHTS), as QMP's getfd expects. */
+int monitor_send_fd(struct monitor_conn *c, json_t *msg, int fd, struct rpc_error *e);
 /* The next line, parsed; NULL on timeout, EOF or a malformed line. */
 json_t *monitor_recv(struct monitor_conn *c, unsigned timeout_ms, struct rpc_error *e);
 void monitor_close(struct monitor_conn *c);

@@ -349,7 +349,7 @@ p_list_defined_domains(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_en
 /* virConnectListAllDomains filter groups: a domain passes a group when the
  * group is not asked for, or when it has one of the asked-for properties. */
 static bool
-domain_matches(const struct hvd_domain *d, uint32_t flags)
+domain_matches(const struct hvd_registry *reg, const struct hvd_domain *d, uint32_t flags)
 {
     const struct {
         uint32_t yes, no;
@@ -357,7 +357,8 @@ domain_matches(const struct hvd_domain *d, uint32_t flags)
     } groups[] = {
         {VIR_CONNECT_LIST_DOMAINS_ACTIVE, VIR_CONNECT_LIST_DOMAINS_INACTIVE, hvd_domain_active(d)},
         {VIR_CONNECT_LIST_DOMAINS_PERSISTENT, VIR_CONNECT_LIST_DOMAINS_TRANSIENT, d->def != NULL},
-        {VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE, VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE, false},
+        {VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE, VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE,
+         hvd_domain_has_managed_save(reg, d)},
         {VIR_CONNECT_LIST_DOMAINS_AUTOSTART, VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART, d->autostart},
         {VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT, VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT, false},
         {VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT, VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT, false},
@@ -397,7 +398,7 @@ p_list_all_domains(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *r
     xdr_put_u32(ret, 0);
     for (size_t i = 0; i < ctx->srv->reg.n && n < REMOTE_DOMAIN_LIST_MAX; i++) {
         const struct hvd_domain *d = ctx->srv->reg.doms[i];
-        if (!domain_matches(d, flags))
+        if (!domain_matches(&ctx->srv->reg, d, flags))
             continue;
         if (need_results) {
             const struct domain_def *def = hvd_domain_current(d);

@@ -37,7 +37,9 @@ enum {
     REMOTE_PROC_DOMAIN_IS_ACTIVE = 150,
     REMOTE_PROC_DOMAIN_MEMORY_STATS = 159,
     REMOTE_PROC_DOMAIN_IS_PERSISTENT = 151,
+    REMOTE_PROC_DOMAIN_MANAGED_SAVE = 182,
     REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE = 183,
+    REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE = 184,
     REMOTE_PROC_DOMAIN_SNAPSHOT_NUM = 187,
     REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS = 196,
     REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS = 200,
@@ -185,7 +187,7 @@ p_undefine(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *ret, stru
 {
     (void)ret;
     struct hvd_domain *d = get_dom(ctx, args, NULL, 0, "domain_undefine", e);
-    return d ? hvd_domain_undefine(&ctx->srv->reg, d, e) : -1;
+    return d ? hvd_domain_undefine(&ctx->srv->reg, d, false, e) : -1;
 }
 
 static int
@@ -204,7 +206,7 @@ p_undefine_flags(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *ret
                              VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA;
     if (check_flags(flags, allowed, "virDomainUndefineFlags", e) < 0)
         return -1;
-    return hvd_domain_undefine(&ctx->srv->reg, d, e);
+    return hvd_domain_undefine(&ctx->srv->reg, d, flags & VIR_DOMAIN_UNDEFINE_MANAGED_SAVE, e);
 }
 
 static int
@@ -212,7 +214,7 @@ p_create(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *ret, struct
 {
     (void)ret;
     struct hvd_domain *d = get_dom(ctx, args, NULL, 0, "domain_create", e);
-    return d ? hvd_domain_start(&ctx->srv->reg, d, false, e) : -1;
+    return d ? hvd_domain_start(&ctx->srv->reg, d, false, false, e) : -1;
 }
 
 static int
@@ -221,9 +223,11 @@ p_create_with_flags(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *
 {
     uint32_t flags;
     struct hvd_domain *d = get_dom(ctx, args, &flags, 1, "domain_create_with_flags", e);
-    if (!d || check_flags(flags, VIR_DOMAIN_START_PAUSED, "virDomainCreateWithFlags", e) < 0)
+    if (!d || check_flags(flags, VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_FORCE_BOOT,
+                          "virDomainCreateWithFlags", e) < 0)
         return -1;
-    if (hvd_domain_start(&ctx->srv->reg, d, flags & VIR_DOMAIN_START_PAUSED, e) < 0)
+    if (hvd_domain_start(&ctx->srv->reg, d, flags & VIR_DOMAIN_START_PAUSED,
+                         flags & VIR_DOMAIN_START_FORCE_BOOT, e) < 0)
         return -1;
     put_dom(ret, d);
     return 0;
@@ -474,7 +478,6 @@ p_is_updated(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *ret, st
     return 0;
 }
 
-/* We keep no managed-save images and no snapshots: the true answer is 0. */
 static int
 p_has_managed_save(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *ret,
                    struct rpc_error *e)
@@ -483,10 +486,36 @@ p_has_managed_save(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *r
     struct hvd_domain *d = get_dom(ctx, args, &flags, 1, "domain_has_managed_save_image", e);
     if (!d || check_flags(flags, 0, "virDomainHasManagedSaveImage", e) < 0)
         return -1;
-    xdr_put_i32(ret, 0);
+    xdr_put_i32(ret, hvd_domain_has_managed_save(&ctx->srv->reg, d));
     return 0;
 }
 
+static int
+p_managed_save(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *ret, struct rpc_error *e)
+{
+    (void)ret;
+    uint32_t flags;
+    struct hvd_domain *d = get_dom(ctx, args, &flags, 1, "domain_managed_save", e);
+    const uint32_t allowed =
+        VIR_DOMAIN_SAVE_BYPASS_CACHE | VIR_DOMAIN_SAVE_RUNNING | VIR_DOMAIN_SAVE_PAUSED;
+    if (!d || check_flags(flags, allowed, "virDomainManagedSave", e) < 0)
+        return -1;
+    return hvd_domain_managed_save(&ctx->srv->reg, d, e);
+}
+
+static int
+p_managed_save_remove(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *ret,
+                      struct rpc_error *e)
+{
+    (void)ret;
+    uint32_t flags;
+    struct hvd_domain *d = get_dom(ctx, args, &flags, 1, "domain_managed_save_remove", e);
+    if (!d || check_flags(flags, 0, "virDomainManagedSaveRemove", e) < 0)
+        return -1;
+    return hvd_domain_managed_save_remove(&ctx->srv->reg, d, e);
+}
+
+/* We keep no snapshots: the true answer is 0. */
 static int
 p_snapshot_num(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *ret, struct rpc_error *e)
 {
@@ -643,6 +672,10 @@ const struct proc_entry proc_domain_table[] = {
      false, false},
     {REMOTE_PROC_DOMAIN_IS_UPDATED, "domain_is_updated", p_is_updated, PROC_ARGS_SMALL, false,
      false},
+    {REMOTE_PROC_DOMAIN_MANAGED_SAVE, "domain_managed_save", p_managed_save, PROC_ARGS_SMALL, false,
+     true},
+    {REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE, "domain_managed_save_remove", p_managed_save_remove,
+     PROC_ARGS_SMALL, false, true},
     {REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, "domain_has_managed_save_image", p_has_managed_save,
      PROC_ARGS_SMALL, false, false},
     {REMOTE_PROC_DOMAIN_SNAPSHOT_NUM, "domain_snapshot_num", p_snapshot_num, PROC_ARGS_SMALL, false,

@@ -184,9 +184,9 @@ p_get_control_info(struct proc_ctx *ctx, struct xdr_dec *args, struct xdr_enc *r
         return rpc_error_set(e, VIR_ERR_OPERATION_INVALID, VIR_FROM_DOMAIN,
                              "domain is not running");
     /* Ask the monitor: a control channel that answers is OK, else an error. */
-    bool paused;
+    bool paused, incoming;
     struct rpc_error qe;
-    bool ok = d->ops->query(&d->vm, &paused, &qe) == 0;
+    bool ok = d->ops->query(&d->vm, &paused, &incoming, &qe) == 0;
     xdr_put_u32(ret, ok ? VIR_DOMAIN_CONTROL_OK : VIR_DOMAIN_CONTROL_ERROR);
     xdr_put_u32(ret, ok ? 0 : VIR_DOMAIN_CONTROL_ERROR_REASON_MONITOR);
     xdr_put_u64(ret, 0);

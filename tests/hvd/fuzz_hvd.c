@@ -91,7 +91,7 @@ fuzz_frame(const uint8_t *data, size_t size)
     while (srv.reg.n) {
         struct hvd_domain *d = srv.reg.doms[0];
         struct rpc_error e;
-        if (hvd_domain_undefine(&srv.reg, d, &e) < 0)
+        if (hvd_domain_undefine(&srv.reg, d, true, &e) < 0)
             break;
     }
 }

@@ -308,6 +308,23 @@ main(int argc, char **argv)
     CHECK_INT(virDomainGetAutostart(a, &autostart), 0);
     CHECK_INT(autostart, 1);
     CHECK_INT(virDomainSetAutostart(a, 0), 0);
+
+    /* Managed save and restore. */
+    CHECK_INT(virDomainManagedSave(a, 0), 0);
+    CHECK(wait_event("hvd-api-a", VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SAVED, 5));
+    CHECK_INT(virDomainHasManagedSaveImage(a, 0), 1);
+    CHECK_INT(virDomainGetState(a, &state, &reason, 0), 0);
+    CHECK_INT(reason, VIR_DOMAIN_SHUTOFF_SAVED);
+    CHECK_INT(virDomainUndefine(a), -1); /* refused while the image exists */
+    CHECK_INT(last_code(), VIR_ERR_OPERATION_INVALID);
+    CHECK_INT(virDomainCreate(a), 0);
+    CHECK(wait_event("hvd-api-a", VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_RESTORED, 30));
+    CHECK_INT(virDomainHasManagedSaveImage(a, 0), 0);
+    CHECK_INT(virDomainGetState(a, &state, &reason, 0), 0);
+    CHECK_INT(state, VIR_DOMAIN_RUNNING);
+    CHECK_INT(reason, VIR_DOMAIN_RUNNING_RESTORED);
+    id = virDomainGetID(a);
+
     virDomainFree(a);
 
     /* Restart the daemon: the guest keeps running and is re-attached. */

@@ -204,6 +204,16 @@ expect_ok "destroy autostarted" destroy hvd-test-auto
 expect_ok "autostart off" autostart --disable hvd-test-auto
 expect_ok "undefine autostarted" undefine hvd-test-auto
 
+# ---- managed save: state to disk, monitor gone; start restores it ----
+expect_ok "managedsave" managedsave hvd-test-g1
+v domstate --reason hvd-test-g1 | grep -q 'shut off (saved)' ||
+    fail "domstate after managedsave: $(v domstate --reason hvd-test-g1)"
+expect_ok "dominfo (saved)" dominfo hvd-test-g1
+grep -qE '^Managed save: +yes' <<<"$last" || fail "dominfo managed save: $last"
+expect_ok "start (restore)" start hvd-test-g1
+v domstate --reason hvd-test-g1 | grep -q 'running (restored)' ||
+    fail "domstate after restore: $(v domstate --reason hvd-test-g1)"
+
 expect_ok "shutdown" shutdown hvd-test-g1
 expect_ok "destroy" destroy hvd-test-g1
 v domstate --reason hvd-test-g1 | grep -q 'shut off (destroyed)' ||
