@@ -177,11 +177,13 @@ get_instance_id(const json_t *args, struct err *err)
 
 /* ---- build ---- */
 
+/* Undo what this build made (@cleanup) and hand the instance back to the
+ * scheduler. */
 static enum agent_result
-build_fail(struct agent *a, const char *id, const char *reason)
+build_fail(struct agent *a, const char *id, bool cleanup, const char *reason)
 {
     struct err e = ERR_INIT;
-    if (teardown(a, id, &e) < 0)
+    if (cleanup && teardown(a, id, &e) < 0)
         log_error("instance %s: cleanup after a failed build: %s", id, e.msg);
     json_t *args =
         json_pack("{s:s, s:s, s:s}", "instance_id", id, "host", a->cfg.host, "reason", reason);
@@ -207,9 +209,15 @@ op_build(struct agent *a, const json_t *args, json_t **reply, struct err *err)
     struct compute_instance inst;
     struct err e = ERR_INIT;
     if (compute_instance_parse(obj, &inst, &e) < 0) {
+        if (agent_record_find(a, id)) {
+            /* never let a bad message touch an instance that is here */
+            log_error("instance %s: malformed build ignored, the instance exists here: %s", id,
+                      e.msg);
+            return AGENT_DONE;
+        }
         char reason[ERR_MSG_MAX + 32];
         snprintf(reason, sizeof(reason), "bad build request: %s", e.msg);
-        return build_fail(a, id, reason);
+        return build_fail(a, id, false, reason); /* nothing was made */
     }
     char iid[37];
     snprintf(iid, sizeof(iid), "%s", inst.id);
@@ -224,12 +232,22 @@ op_build(struct agent *a, const json_t *args, json_t **reply, struct err *err)
     bool exists;
     int power = domain_power(a, name, &exists, NULL);
     struct agent_record *r = agent_record_find(a, id);
-    if (r && exists && strcmp(r->vm_state, "building") != 0) {
-        /* Built already (a redelivery or a duplicate): say so again. */
+    if (r && strcmp(r->vm_state, "building") != 0) {
+        /* Built already (a redelivery or a duplicate): say so again. A lost
+         * definition is made again, but a failure here never tears down an
+         * instance that was built (its disk holds the guest's data). */
         log_info("instance %s: build already done (%s), reporting its state", id, r->vm_state);
         compute_instance_clear(&inst);
-        return agent_report(a, id, r->vm_state, NULL, power, NULL, err) < 0 ? AGENT_RETRY
-                                                                            : AGENT_DONE;
+        const char *fault = NULL, *vm_state = r->vm_state;
+        if (!exists) {
+            if (agent_define(a, r, &e) < 0)
+                fault = e.msg;
+            else
+                vm_state = "stopped"; /* defined again, shut off: start_instance runs it */
+        }
+        power = domain_power(a, name, &exists, NULL);
+        return agent_report(a, id, vm_state, NULL, power, fault, err) < 0 ? AGENT_RETRY
+                                                                          : AGENT_DONE;
     }
     char *dir = agent_instance_dir(a, id);
     int mk = disk_mkdirs(dir, &e);
@@ -238,7 +256,7 @@ op_build(struct agent *a, const json_t *args, json_t **reply, struct err *err)
         compute_instance_clear(&inst);
         char reason[ERR_MSG_MAX];
         snprintf(reason, sizeof(reason), "%s", e.msg);
-        return build_fail(a, id, reason);
+        return build_fail(a, id, true, reason);
     }
     if (!r)
         r = agent_record_add(a, id, compute_instance_to_json(&inst));
@@ -249,17 +267,17 @@ op_build(struct agent *a, const json_t *args, json_t **reply, struct err *err)
     char reason[ERR_MSG_MAX];
     if (!exists && agent_define(a, r, &e) < 0) {
         snprintf(reason, sizeof(reason), "%s", e.msg);
-        return build_fail(a, id, reason);
+        return build_fail(a, id, true, reason);
     }
     if (power != COMPUTE_POWER_RUNNING && a->drv->ops->start(a->drv, name, &e) < 0) {
         snprintf(reason, sizeof(reason), "%s", e.msg);
-        return build_fail(a, id, reason);
+        return build_fail(a, id, true, reason);
     }
     r = agent_record_find(a, id);
     now_iso(r->launched_at);
     power = domain_power(a, name, &exists, NULL);
     if (!exists) {
-        return build_fail(a, id, "the domain vanished right after it was started");
+        return build_fail(a, id, true, "the domain vanished right after it was started");
     }
     return agent_report(a, id, "active", NULL, power, NULL, err) < 0 ? AGENT_RETRY : AGENT_DONE;
 }

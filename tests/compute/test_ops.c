@@ -288,6 +288,26 @@ main(void)
     CHECK_INT(domains_named(PV), 1);
     CHECK_INT(updates_of(PV), 1);
     CHECK(last_is(PV, "active", NULL, 1));
+    /* a malformed build for an instance that is here: ignored, nothing torn down */
+    events_clear();
+    CHECK_INT(
+        run("build_instance", "{\"instance\": {\"id\": \"" PV "\", \"vcpus\": -1}}", NULL, &err),
+        AGENT_DONE);
+    CHECK_INT(nevents, 0);
+    CHECK_INT(domains_named(PV), 1);
+    /* its definition lost behind the agent's back, then the build again:
+     * defined again and re-reported, the disk kept */
+    char pvname[64];
+    compute_domain_name(PV, pvname);
+    CHECK_INT(agent.drv->ops->destroy(agent.drv, pvname, &err), 0);
+    CHECK_INT(agent.drv->ops->undefine(agent.drv, pvname, &err), 0);
+    CHECK_INT(run("build_instance", msg, NULL, &err), AGENT_DONE);
+    CHECK_INT(domains_named(PV), 1);
+    CHECK(exists("%s/instances/%s/disk", tmp, PV));
+    CHECK_INT(updates_of(PV), 1);
+    CHECK(last_is(PV, "stopped", NULL, 4));
+    CHECK_INT(cast("start_instance", PV), AGENT_DONE);
+    CHECK(last_is(PV, "active", NULL, 1));
     free(msg);
 
     /* ---- two HVM instances on one cached image: qcow2 overlays ---- */
