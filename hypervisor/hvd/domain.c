@@ -1,5 +1,6 @@
 /* The domain registry and lifecycle: see domain.h. */
 #include "domain.h"
+#include "domain_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,8 +26,8 @@
 #define ERR_INVALID_OP(e, ...)                                                                     \
     rpc_error_set((e), VIR_ERR_OPERATION_INVALID, VIR_FROM_DOMAIN, __VA_ARGS__)
 
-static int
-pidfd_open_(pid_t pid)
+int
+domain_pidfd_open(pid_t pid)
 {
     return (int)syscall(SYS_pidfd_open, pid, 0);
 }
@@ -44,136 +45,9 @@ emit(struct hvd_registry *reg, const struct hvd_domain *d, int event, int detail
         reg->emit(reg->emit_opaque, d, event, detail);
 }
 
-/* ---- files ---- */
-
-static char *
-def_path(const struct hvd_registry *reg, const char *name)
-{
-    return xasprintf("%s/domains/%s.xml", reg->cfg->state_dir, name);
-}
-
-static char *
-autostart_path(const struct hvd_registry *reg, const char *name)
-{
-    return xasprintf("%s/autostart/%s", reg->cfg->state_dir, name);
-}
-
-/* <state_dir>/save/<name>.save (the image) or .xml (its live definition). */
-static char *
-save_path(const struct hvd_registry *reg, const char *name, const char *ext)
-{
-    return xasprintf("%s/save/%s.%s", reg->cfg->state_dir, name, ext);
-}
-
-static char *
-run_dir(const struct hvd_registry *reg, const char *name)
-{
-    return xasprintf("%s/run/%s", reg->cfg->state_dir, name);
-}
-
-/* Write @data to @path atomically (temporary file, fsync, rename). */
-static int
-write_file(const char *path, const char *data, struct err *err)
-{
-    _cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return err_set_errno(err, ERR_IO, errno, "creating %s", tmp);
-    size_t len = strlen(data), off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int saved = errno;
-            close(fd);
-            unlink(tmp);
-            return err_set_errno(err, ERR_IO, saved, "writing %s", tmp);
-        }
-        off += (size_t)n;
-    }
-    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-        int saved = errno;
-        unlink(tmp);
-        return err_set_errno(err, ERR_IO, saved, "saving %s", path);
-    }
-    return 0;
-}
-
-static char *
-read_file(const char *path, size_t max)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    char *buf = xmalloc(max + 1);
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + len, max - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        if (len == max)
-            break;
-    }
-    close(fd);
-    buf[len] = '\0';
-    return buf;
-}
-
-static int
-save_def(struct hvd_registry *reg, const struct domain_def *def, struct rpc_error *e)
-{
-    _cleanup_free_ char *path = def_path(reg, def->name);
-    _cleanup_free_ char *xml = domain_xml_format(def, -1);
-    struct err err = ERR_INIT;
-    if (write_file(path, xml, &err) < 0)
-        return rpc_error_set(e, VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
-                             "cannot save the definition of '%s': %s", def->name, err.msg);
-    return 0;
-}
-
-static void
-save_run_state(struct hvd_registry *reg, struct hvd_domain *d)
-{
-    json_t *taps = json_array();
-    for (size_t i = 0; i < d->live->nifaces; i++)
-        json_array_append_new(taps, json_boolean(d->tap_created[i]));
-    json_t *st =
-        json_pack("{s:i, s:i, s:i, s:I, s:I, s:b, s:s, s:o}", "id", d->id, "pid", (int)d->vm.pid,
-                  "waiter", (int)d->vm.waiter, "starttime", (json_int_t)d->vm_starttime,
-                  "waiter_starttime", (json_int_t)monitor_starttime(d->vm.waiter), "paused",
-                  d->state == VIR_DOMAIN_PAUSED, "backend", d->ops->name, "taps_created", taps);
-    _cleanup_free_ char *text = json_dump_compact(st);
-    json_decref(st);
-    _cleanup_free_ char *xml = domain_xml_format(d->live, d->id);
-    _cleanup_free_ char *xml_path = xasprintf("%s/live.xml", d->vm.run_dir);
-    _cleanup_free_ char *st_path = xasprintf("%s/state.json", d->vm.run_dir);
-    struct err err = ERR_INIT;
-    /* live.xml first: state.json is what marks a monitor as ours after a restart. */
-    if (write_file(xml_path, xml, &err) < 0 || write_file(st_path, text, &err) < 0)
-        log_error("domain %s: cannot save run state: %s", d->live->name, err.msg);
-    (void)reg;
-}
-
-static void
-remove_run_dir(const char *dir)
-{
-    static const char *const files[] = {"state.json",      "live.xml",     "exit-status",
-                                        "exit-status.tmp", "control.sock", "qmp.sock"};
-    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-        _cleanup_free_ char *p = xasprintf("%s/%s", dir, files[i]);
-        unlink(p);
-    }
-    /* monitor.log stays for post-mortems; the directory goes once it is empty */
-    rmdir(dir);
-}
-
 /* ---- registry ---- */
 
-static struct hvd_domain *
+struct hvd_domain *
 domain_new(struct hvd_registry *reg)
 {
     struct hvd_domain *d = xzalloc(sizeof(*d));
@@ -262,9 +136,9 @@ hvd_domain_cpu_time(const struct hvd_domain *d)
 }
 
 /* libvirt's duplicate checks (virDomainObjListAddLocked). */
-static int
-check_duplicate(struct hvd_registry *reg, const struct domain_def *def, struct hvd_domain **found,
-                struct rpc_error *e)
+int
+domain_check_duplicate(struct hvd_registry *reg, const struct domain_def *def,
+                       struct hvd_domain **found, struct rpc_error *e)
 {
     char uuid[37];
     *found = hvd_domain_by_uuid(reg, def->uuid);
@@ -293,7 +167,7 @@ hvd_domain_define(struct hvd_registry *reg, const char *xml, struct rpc_error *e
     if (!def)
         return NULL;
     struct hvd_domain *d;
-    if (check_duplicate(reg, def, &d, e) < 0 || save_def(reg, def, e) < 0) {
+    if (domain_check_duplicate(reg, def, &d, e) < 0 || domain_save_def(reg, def, e) < 0) {
         domain_def_free(def);
         return NULL;
     }
@@ -320,8 +194,8 @@ hvd_domain_undefine(struct hvd_registry *reg, struct hvd_domain *d, bool drop_sa
         if (hvd_domain_managed_save_remove(reg, d, e) < 0)
             return -1;
     }
-    _cleanup_free_ char *path = def_path(reg, d->def->name);
-    _cleanup_free_ char *auto_path = autostart_path(reg, d->def->name);
+    _cleanup_free_ char *path = domain_def_path(reg, d->def->name);
+    _cleanup_free_ char *auto_path = domain_autostart_path(reg, d->def->name);
     if (unlink(path) < 0 && errno != ENOENT)
         return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN,
                              "cannot remove config %s: %s", path, strerror(errno));
@@ -444,7 +318,7 @@ spawn_monitor(struct hvd_registry *reg, struct hvd_domain *d, bool paused, struc
     if (spawned < 0)
         goto cleanup;
     d->vm_starttime = monitor_starttime(d->vm.pid);
-    d->watch_fd = pidfd_open_(d->vm.waiter);
+    d->watch_fd = domain_pidfd_open(d->vm.waiter);
     if (d->ops->wait_ready(&d->vm, reg->cfg->start_timeout_ms, e) < 0) {
         /* A guest that powered off before we could talk to its monitor did
          * start: report it started, and the exit right after (watch_fd). */
@@ -523,7 +397,7 @@ start_live(struct hvd_registry *reg, struct hvd_domain *d, bool paused, int rest
     d->vm.cfg = reg->cfg;
     d->vm.restore_fd = restore_fd;
     restore_fd = -1; /* spawn_monitor owns it now */
-    d->vm.run_dir = run_dir(reg, def->name);
+    d->vm.run_dir = domain_run_dir(reg, def->name);
     d->vm.control = xasprintf("%s/%s", d->vm.run_dir,
                               def->virt == DOMAIN_VIRT_QEMU ? "qmp.sock" : "control.sock");
     d->vm.log_path = xasprintf("%s/monitor.log", d->vm.run_dir);
@@ -547,7 +421,7 @@ start_live(struct hvd_registry *reg, struct hvd_domain *d, bool paused, int rest
     d->reason = paused      ? VIR_DOMAIN_PAUSED_USER
                 : restoring ? VIR_DOMAIN_RUNNING_RESTORED
                             : VIR_DOMAIN_RUNNING_BOOTED;
-    save_run_state(reg, d);
+    domain_save_run_state(reg, d);
     log_info("domain %s: %s (id %d, %s pid %d)", def->name, restoring ? "restored" : "started",
              d->id, d->ops->name, (int)d->vm.pid);
     emit(reg, d, VIR_DOMAIN_EVENT_STARTED,
@@ -571,7 +445,7 @@ fail:
     d->watch_fd = -1;
     taps_release(d);
     if (d->vm.run_dir)
-        remove_run_dir(d->vm.run_dir);
+        domain_remove_run_dir(d->vm.run_dir);
     domain_def_free(d->live);
     d->live = NULL;
     vm_clear(&d->vm);
@@ -592,9 +466,9 @@ hvd_domain_start(struct hvd_registry *reg, struct hvd_domain *d, bool paused, bo
         return start_live(reg, d, paused, -1, e);
     }
     /* Restore: the definition saved with the image, and the image itself. */
-    _cleanup_free_ char *img = save_path(reg, d->def->name, "save");
-    _cleanup_free_ char *xml_path = save_path(reg, d->def->name, "xml");
-    _cleanup_free_ char *xml = read_file(xml_path, DOMAIN_XML_MAX);
+    _cleanup_free_ char *img = domain_save_path(reg, d->def->name, "save");
+    _cleanup_free_ char *xml_path = domain_save_path(reg, d->def->name, "xml");
+    _cleanup_free_ char *xml = domain_read_file(xml_path, DOMAIN_XML_MAX);
     struct domain_def *live = xml ? domain_xml_parse(xml, strlen(xml), e) : NULL;
     if (!live)
         return rpc_error_set(e, VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
@@ -619,7 +493,7 @@ hvd_domain_has_managed_save(const struct hvd_registry *reg, const struct hvd_dom
 {
     if (!d->def)
         return false;
-    _cleanup_free_ char *img = save_path(reg, d->def->name, "save");
+    _cleanup_free_ char *img = domain_save_path(reg, d->def->name, "save");
     return access(img, F_OK) == 0;
 }
 
@@ -627,8 +501,8 @@ int
 hvd_domain_managed_save_remove(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_error *e)
 {
     const char *name = hvd_domain_current(d)->name;
-    _cleanup_free_ char *img = save_path(reg, name, "save");
-    _cleanup_free_ char *xml_path = save_path(reg, name, "xml");
+    _cleanup_free_ char *img = domain_save_path(reg, name, "save");
+    _cleanup_free_ char *xml_path = domain_save_path(reg, name, "xml");
     if (unlink(img) < 0 && errno != ENOENT)
         return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "cannot remove %s: %s", img,
                              strerror(errno));
@@ -648,9 +522,9 @@ hvd_domain_managed_save(struct hvd_registry *reg, struct hvd_domain *d, struct r
                              "managed save is not supported for %s domains",
                              domain_virt_name(d->live->virt));
     const char *name = d->live->name;
-    _cleanup_free_ char *img = save_path(reg, name, "save");
-    _cleanup_free_ char *tmp = save_path(reg, name, "save.tmp");
-    _cleanup_free_ char *xml_path = save_path(reg, name, "xml");
+    _cleanup_free_ char *img = domain_save_path(reg, name, "save");
+    _cleanup_free_ char *tmp = domain_save_path(reg, name, "save.tmp");
+    _cleanup_free_ char *xml_path = domain_save_path(reg, name, "xml");
     _cleanup_free_ char *xml = domain_xml_format(d->live, -1);
     bool was_running = d->state == VIR_DOMAIN_RUNNING;
     struct err err = ERR_INIT;
@@ -662,7 +536,7 @@ hvd_domain_managed_save(struct hvd_registry *reg, struct hvd_domain *d, struct r
         goto fail;
     if (d->ops->save(&d->vm, fd, e) < 0)
         goto fail;
-    if (fsync(fd) < 0 || write_file(xml_path, xml, &err) < 0 || rename(tmp, img) < 0) {
+    if (fsync(fd) < 0 || domain_write_file(xml_path, xml, &err) < 0 || rename(tmp, img) < 0) {
         rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "cannot save %s: %s", img,
                       err.msg[0] ? err.msg : strerror(errno));
         goto fail;
@@ -691,7 +565,7 @@ hvd_domain_create_xml(struct hvd_registry *reg, const char *xml, bool paused, st
     if (!def)
         return NULL;
     struct hvd_domain *d;
-    if (check_duplicate(reg, def, &d, e) < 0) {
+    if (domain_check_duplicate(reg, def, &d, e) < 0) {
         domain_def_free(def);
         return NULL;
     }
@@ -756,7 +630,7 @@ hvd_domain_reboot(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_err
     }
     d->state = VIR_DOMAIN_RUNNING;
     d->reason = VIR_DOMAIN_RUNNING_BOOTED;
-    save_run_state(reg, d);
+    domain_save_run_state(reg, d);
     return 0;
 }
 
@@ -771,7 +645,7 @@ hvd_domain_suspend(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_er
         return -1;
     d->state = VIR_DOMAIN_PAUSED;
     d->reason = VIR_DOMAIN_PAUSED_USER;
-    save_run_state(reg, d);
+    domain_save_run_state(reg, d);
     emit(reg, d, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
     return 0;
 }
@@ -787,7 +661,7 @@ hvd_domain_resume(struct hvd_registry *reg, struct hvd_domain *d, struct rpc_err
         return -1;
     d->state = VIR_DOMAIN_RUNNING;
     d->reason = VIR_DOMAIN_RUNNING_UNPAUSED;
-    save_run_state(reg, d);
+    domain_save_run_state(reg, d);
     emit(reg, d, VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED);
     return 0;
 }
@@ -798,10 +672,10 @@ hvd_domain_set_autostart(struct hvd_registry *reg, struct hvd_domain *d, bool on
 {
     if (!d->def)
         return ERR_INVALID_OP(e, "cannot set autostart for transient domain");
-    _cleanup_free_ char *path = autostart_path(reg, d->def->name);
+    _cleanup_free_ char *path = domain_autostart_path(reg, d->def->name);
     if (on) {
         struct err err = ERR_INIT;
-        if (write_file(path, "", &err) < 0)
+        if (domain_write_file(path, "", &err) < 0)
             return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "%s", err.msg);
     } else if (unlink(path) < 0 && errno != ENOENT) {
         return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, "cannot remove %s: %s", path,
@@ -832,7 +706,7 @@ hvd_domain_exited(struct hvd_registry *reg, struct hvd_domain *d)
         if (spawn_monitor(reg, d, false, &e) == 0) {
             d->state = VIR_DOMAIN_RUNNING;
             d->reason = VIR_DOMAIN_RUNNING_BOOTED;
-            save_run_state(reg, d);
+            domain_save_run_state(reg, d);
             return;
         }
         log_error("domain %s: restart after reboot failed: %s", d->live->name, e.message);
@@ -870,7 +744,7 @@ hvd_domain_exited(struct hvd_registry *reg, struct hvd_domain *d)
         close(d->watch_fd);
     d->watch_fd = -1;
     taps_release(d);
-    remove_run_dir(d->vm.run_dir);
+    domain_remove_run_dir(d->vm.run_dir);
     vm_clear(&d->vm);
     d->id = -1;
     d->state = VIR_DOMAIN_SHUTOFF;
@@ -883,143 +757,6 @@ hvd_domain_exited(struct hvd_registry *reg, struct hvd_domain *d)
     d->live = NULL;
     if (!d->def)
         domain_remove(reg, d); /* a transient domain ends with its monitor */
-}
-
-/* ---- start-up: load, re-attach, autostart ---- */
-
-static void
-load_definitions(struct hvd_registry *reg)
-{
-    _cleanup_free_ char *dir = xasprintf("%s/domains", reg->cfg->state_dir);
-    DIR *dh = opendir(dir);
-    if (!dh)
-        return;
-    struct dirent *ent;
-    while ((ent = readdir(dh))) {
-        size_t n = strlen(ent->d_name);
-        if (n < 5 || strcmp(ent->d_name + n - 4, ".xml"))
-            continue;
-        _cleanup_free_ char *path = xasprintf("%s/%s", dir, ent->d_name);
-        _cleanup_free_ char *xml = read_file(path, DOMAIN_XML_MAX);
-        struct rpc_error e;
-        struct domain_def *def = xml ? domain_xml_parse(xml, strlen(xml), &e) : NULL;
-        if (!def) {
-            log_error("ignoring %s: %s", path, xml ? e.message : "unreadable");
-            continue;
-        }
-        struct hvd_domain *dup;
-        if (check_duplicate(reg, def, &dup, &e) < 0 || dup) {
-            log_error("ignoring %s: duplicate domain", path);
-            domain_def_free(def);
-            continue;
-        }
-        struct hvd_domain *d = domain_new(reg);
-        d->def = def;
-        _cleanup_free_ char *ap = autostart_path(reg, def->name);
-        d->autostart = access(ap, F_OK) == 0;
-    }
-    closedir(dh);
-}
-
-/* One <state_dir>/run/<name>/: a monitor we started before a restart. */
-static void
-reattach_one(struct hvd_registry *reg, const char *name)
-{
-    _cleanup_free_ char *dir = run_dir(reg, name);
-    _cleanup_free_ char *st_path = xasprintf("%s/state.json", dir);
-    _cleanup_free_ char *xml_path = xasprintf("%s/live.xml", dir);
-    _cleanup_free_ char *st_text = read_file(st_path, 65536);
-    _cleanup_free_ char *xml = read_file(xml_path, DOMAIN_XML_MAX);
-    struct rpc_error e;
-    if (!st_text || !xml) {
-        remove_run_dir(dir);
-        return;
-    }
-    struct err jerr = ERR_INIT;
-    json_t *st = json_parse_buf(st_text, strlen(st_text), &jerr);
-    struct domain_def *live = domain_xml_parse(xml, strlen(xml), &e);
-    json_int_t id = -1, pid = 0, waiter = 0, starttime = 0, wstart = 0;
-    bool paused = false;
-    if (!st || !live || !json_get_int(st, "id", &id) || !json_get_int(st, "pid", &pid) ||
-        !json_get_int(st, "starttime", &starttime)) {
-        log_error("ignoring run state in %s: unreadable", dir);
-        json_decref(st);
-        domain_def_free(live);
-        return;
-    }
-    json_get_int(st, "waiter", &waiter);
-    json_get_int(st, "waiter_starttime", &wstart);
-    json_get_bool(st, "paused", &paused);
-
-    struct hvd_domain *d = hvd_domain_by_uuid(reg, live->uuid);
-    if (d && strcmp(hvd_domain_current(d)->name, live->name)) {
-        log_error("ignoring run state in %s: uuid belongs to another domain", dir);
-        json_decref(st);
-        domain_def_free(live);
-        return;
-    }
-    if (!d)
-        d = domain_new(reg);
-    d->live = live;
-    d->ops = hvd_backend_for(live->virt);
-    d->vm.def = live;
-    d->vm.cfg = reg->cfg;
-    d->vm.run_dir = xstrdup(dir);
-    d->vm.control =
-        xasprintf("%s/%s", dir, live->virt == DOMAIN_VIRT_QEMU ? "qmp.sock" : "control.sock");
-    d->vm.log_path = xasprintf("%s/monitor.log", dir);
-    d->vm.pid = (pid_t)pid;
-    d->vm.waiter = (pid_t)waiter;
-    d->vm_starttime = (uint64_t)starttime;
-    d->id = (int)id;
-    json_t *taps = json_get_array(st, "taps_created");
-    for (size_t i = 0; taps && i < live->nifaces && i < json_array_size(taps); i++)
-        d->tap_created[i] = json_is_true(json_array_get(taps, i));
-    json_decref(st);
-
-    bool alive = d->vm_starttime && monitor_starttime(d->vm.pid) == d->vm_starttime;
-    if (!alive) {
-        /* It stopped while we were away: the waiter's record says why. */
-        d->watch_fd = -1;
-        if (d->vm.waiter > 0 && (uint64_t)wstart != monitor_starttime(d->vm.waiter))
-            d->vm.waiter = 0;
-        log_info("domain %s: monitor %d stopped while cloud-hvd was down", live->name,
-                 (int)d->vm.pid);
-        d->state = VIR_DOMAIN_RUNNING;
-        hvd_domain_exited(reg, d);
-        return;
-    }
-    if (d->vm.waiter > 0 && wstart && (uint64_t)wstart == monitor_starttime(d->vm.waiter))
-        d->watch_fd = pidfd_open_(d->vm.waiter);
-    else
-        d->vm.waiter = 0;
-    if (d->watch_fd < 0)
-        d->watch_fd = pidfd_open_(d->vm.pid);
-    bool now_paused = paused, incoming = false;
-    if (d->ops->query(&d->vm, &now_paused, &incoming, &e) < 0)
-        log_warn("domain %s: monitor not answering after re-attach: %s", live->name, e.message);
-    d->state = now_paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
-    d->reason = now_paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
-    if (d->id >= reg->next_id)
-        reg->next_id = d->id + 1;
-    log_info("domain %s: re-attached to %s monitor pid %d (id %d, %s)", live->name, d->ops->name,
-             (int)d->vm.pid, d->id, now_paused ? "paused" : "running");
-}
-
-static void
-reattach_all(struct hvd_registry *reg)
-{
-    _cleanup_free_ char *dir = xasprintf("%s/run", reg->cfg->state_dir);
-    DIR *dh = opendir(dir);
-    if (!dh)
-        return;
-    struct dirent *ent;
-    while ((ent = readdir(dh))) {
-        if (ent->d_name[0] == '.' || !domain_name_valid(ent->d_name))
-            continue;
-        reattach_one(reg, ent->d_name);
-    }
-    closedir(dh);
 }
 
 int
@@ -1048,8 +785,8 @@ hvd_registry_open(struct hvd_registry *reg, const struct hvd_config *cfg, hvd_ev
     if (flock(reg->lock_fd, LOCK_EX | LOCK_NB) < 0)
         return err_set(err, ERR_CONFLICT, "another cloud-hvd uses the state folder %s",
                        cfg->state_dir);
-    load_definitions(reg);
-    reattach_all(reg);
+    domain_load_definitions(reg);
+    domain_reattach_all(reg);
     reg->emit = emit_fn;
     reg->emit_opaque = emit_opaque;
     for (size_t i = 0; i < reg->n; i++) {
