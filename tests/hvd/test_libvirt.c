@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -114,9 +116,15 @@ start_hvd(void)
               (char *)NULL);
         _exit(127);
     }
+    /* Ready when a connection is accepted (the socket file appears at bind(), before listen()). */
     for (int i = 0; i < 200; i++) {
-        struct stat st;
-        if (stat(sock, &st) == 0)
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+        int rc = fd >= 0 ? connect(fd, (struct sockaddr *)&sa, sizeof(sa)) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (rc == 0)
             return;
         usleep(50000);
     }

@@ -78,7 +78,7 @@ start_hvd() {
     "$hvd" --socket "$sock" --state-dir "$tmp/state" ${vmm:+--vmm "$vmm"} \
         --log-level debug >>"$tmp/hvd.log" 2>&1 &
     hvd_pid=$!
-    wait_for 10 test -S "$sock" || { fail "cloud-hvd did not listen"; exit 1; }
+    wait_for 10 sh -c "virsh -q -c '$uri' uri >/dev/null 2>&1" || { fail "cloud-hvd did not listen"; exit 1; }
 }
 state_of() { v domstate "$1" 2>/dev/null | head -1; }
 
