@@ -120,7 +120,9 @@ start_hvd(void)
     for (int i = 0; i < 200; i++) {
         int fd = socket(AF_UNIX, SOCK_STREAM, 0);
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+        if (strlen(sock) >= sizeof(sa.sun_path))
+            break;
+        memcpy(sa.sun_path, sock, strlen(sock) + 1);
         int rc = fd >= 0 ? connect(fd, (struct sockaddr *)&sa, sizeof(sa)) : -1;
         if (fd >= 0)
             close(fd);
