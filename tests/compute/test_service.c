@@ -634,7 +634,7 @@ run_hvd(const char *guest_sh)
     CHECK_INT(power_of(wait_state(from, id, "active", 20)), 1);
     from = nmsgs;
     cast_op("suspend_instance", id);
-    /* 7: paused in memory (no managed save in cloud-hvd); 4: saved to disk */
+    /* 4: saved to disk (cloud-hvd managed save); 7: paused in memory where it has none */
     int sp = power_of(wait_state(from, id, "suspended", 60));
     CHECK(sp == 7 || sp == 4);
     from = nmsgs;
