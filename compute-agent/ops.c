@@ -493,9 +493,8 @@ op_suspend(struct agent *a, const json_t *args, json_t **reply, struct err *err)
     }
     if (e.code != ERR_UNSUPPORTED)
         return op_failed(a, id, name, prev, &e, err);
-    /* No managed save on this hypervisor (cloud-hvd before it had one, kvm
-     * domains): the guest stays in
-     * memory with its vCPUs stopped. README.md says so. */
+    /* No managed save on this hypervisor: the guest stays in memory with its
+     * vCPUs stopped. README.md says so. */
     log_info("instance %s: no managed save here (%s): suspending by pausing", id, e.msg);
     err_clear(&e);
     if (a->drv->ops->suspend(a->drv, name, &e) < 0)
