@@ -412,11 +412,14 @@ monitor_connect(struct monitor_conn *c, const char *path, unsigned timeout_ms, s
     uint64_t deadline = now_ms() + timeout_ms;
     int last = 0;
     for (;;) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        /* Non-blocking connect: a monitor whose listen queue is full (it is
+         * busy with another client) gives EAGAIN instead of blocking us. */
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
             return rpc_error_set(e, VIR_ERR_SYSTEM_ERROR, VIR_FROM_NONE, "socket: %s",
                                  strerror(errno));
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
             c->fd = fd;
             return 0;
         }

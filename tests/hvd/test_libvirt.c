@@ -237,6 +237,8 @@ main(int argc, char **argv)
     snprintf(sock, sizeof(sock), "%s/hvd.sock", tmp);
     snprintf(uri, sizeof(uri), "nube+unix:///system?socket=%s", sock);
     atexit(cleanup);
+    /* libvirt's clients ignore SIGPIPE (a write to a daemon that went away). */
+    signal(SIGPIPE, SIG_IGN);
     virSetErrorFunc(NULL, silent);
     virEventRegisterDefaultImpl();
     pthread_t loop;
@@ -339,8 +341,8 @@ main(int argc, char **argv)
 
     /* Restart the daemon: the guest keeps running and is re-attached. */
     virConnectDomainEventDeregisterAny(conn, cb);
-    stop_hvd();
     virConnectClose(conn);
+    stop_hvd();
     start_hvd();
     conn = connect_and_watch(&cb);
     if (!conn)
