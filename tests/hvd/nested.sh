@@ -20,6 +20,7 @@ virsh="$(command -v virsh)"
 
 tmp="$(mktemp -d /tmp/hvd-nested.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
 cat >"$tmp/inner.sh" <<INNER
 set -u
 [ -e /dev/kvm ] || { echo "no /dev/kvm in the test host"; exit 3; }

@@ -39,6 +39,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM HUP
 taps=()
 
 fail() {
