@@ -3,6 +3,7 @@
  * body path (UTF-8 check, JSON parse, the identity input checks). The first
  * byte picks the target. Built for libFuzzer with -DNUBE_FUZZ=ON (clang), and
  * always as a replay driver that ctest runs over corpus/. */
+#include "fuzz.h"
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,8 +16,6 @@
 #include "mem.h"
 #include "server.h"
 #include "token.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct api_router *router;
 static struct token_keys keys;
@@ -125,42 +124,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
-#ifndef NUBE_LIBFUZZER
-static int
-replay_file(const char *path)
+void
+fuzz_replay_fini(void)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    static uint8_t buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, n);
-    return 0;
-}
-
-int
-main(int argc, char **argv)
-{
-    int files = 0;
-    for (int i = 1; i < argc; i++) {
-        DIR *d = opendir(argv[i]);
-        if (!d) {
-            files += replay_file(argv[i]) == 0;
-            continue;
-        }
-        struct dirent *ent;
-        while ((ent = readdir(d))) {
-            if (ent->d_name[0] == '.')
-                continue;
-            char path[4096];
-            snprintf(path, sizeof(path), "%s/%s", argv[i], ent->d_name);
-            files += replay_file(path) == 0;
-        }
-        closedir(d);
-    }
-    printf("%d inputs replayed\n", files);
     api_router_free(router);
-    return files > 0 ? 0 : 1;
+    router = NULL;
 }
-#endif

@@ -2,6 +2,7 @@
  * goes through it before any handler). Built for libFuzzer with
  * -DNUBE_FUZZ=ON (clang); otherwise main() replays the given files or
  * folders (the seed corpus) for ctest. */
+#include "fuzz.h"
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,8 +12,6 @@
 
 #include "bus.h"
 #include "json.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -31,47 +30,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     return 0;
 }
-
-#ifndef NUBE_LIBFUZZER
-static int
-replay_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    static uint8_t buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, n);
-    return 0;
-}
-
-int
-main(int argc, char **argv)
-{
-    int files = 0;
-    for (int i = 1; i < argc; i++) {
-        struct stat st;
-        if (stat(argv[i], &st) == 0 && S_ISREG(st.st_mode)) {
-            files += replay_file(argv[i]) == 0;
-            continue;
-        }
-        DIR *d = opendir(argv[i]);
-        if (!d) {
-            fprintf(stderr, "cannot open %s\n", argv[i]);
-            return 1;
-        }
-        struct dirent *ent;
-        while ((ent = readdir(d))) {
-            if (ent->d_name[0] == '.')
-                continue;
-            char path[4096];
-            snprintf(path, sizeof(path), "%s/%s", argv[i], ent->d_name);
-            files += replay_file(path) == 0;
-        }
-        closedir(d);
-    }
-    printf("%d inputs replayed\n", files);
-    return files > 0 ? 0 : 1;
-}
-#endif

@@ -3,6 +3,7 @@
  * parsed instance: the record round trip and the domain XML. Built for
  * libFuzzer with -DNUBE_FUZZ=ON (clang); otherwise main() replays the seed
  * corpus for ctest. */
+#include "fuzz.h"
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,8 +14,6 @@
 #include "compute.h"
 #include "domain_xml.h"
 #include "json.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -62,51 +61,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_decref(obj);
     return 0;
 }
-
-#ifndef NUBE_LIBFUZZER
-static int
-replay_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    static uint8_t buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, n);
-    return 0;
-}
-
-int
-main(int argc, char **argv)
-{
-    int files = 0;
-    for (int i = 1; i < argc; i++) {
-        struct stat st;
-        if (stat(argv[i], &st) == 0 && S_ISREG(st.st_mode)) {
-            files += replay_file(argv[i]) == 0;
-            continue;
-        }
-        DIR *d = opendir(argv[i]);
-        if (!d) {
-            fprintf(stderr, "cannot open %s\n", argv[i]);
-            return 1;
-        }
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.')
-                continue;
-            char path[4096];
-            snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);
-            files += replay_file(path) == 0;
-        }
-        closedir(d);
-    }
-    if (files == 0) {
-        fprintf(stderr, "no corpus files replayed\n");
-        return 1;
-    }
-    printf("%d corpus files replayed\n", files);
-    return 0;
-}
-#endif

@@ -4,6 +4,7 @@
  *      and the dispatch table, on a connection that is open, with an empty
  *      registry whose monitors cannot be started (nothing is spawned);
  *   1: domain XML through the parser, and formatting what it accepts. */
+#include "fuzz.h"
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,8 +18,6 @@
 #include "proc.h"
 #include "rpc.h"
 #include "server.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct hvd_config cfg;
 static struct hvd_server srv;

@@ -4,6 +4,7 @@
  * popped segment must lie inside guest RAM; the rings are then completed as a
  * device would. Built with clang -fsanitize=fuzzer (NUBE_FUZZ=ON), and replayed
  * over tests/virtio/corpus by fuzz_replay.c in every build. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,6 @@
 
 #define FUZZ_RAM (64u * 1024)
 #define FUZZ_HDR 8
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
 check_segment(const uint8_t *ram, const struct iovec *iov)
