@@ -54,6 +54,7 @@ struct bench_opts {
     double seconds;    /* measured time per operation (also the cap with --requests) */
     uint64_t requests; /* 0: run for `seconds` */
     double warmup;     /* seconds per operation, not measured */
+    unsigned rounds;   /* measured slices per server, alternating between servers */
     bool ops[BENCH_OP_LAST];
     bool verbose;
 };
@@ -79,6 +80,8 @@ struct bench_server {
     char *pool[BENCH_POOL_TOKENS]; /* subject tokens to validate */
     size_t pool_len;
     pthread_mutex_t pool_lock;
+    struct bench_worker *workers; /* one per client thread */
+    unsigned nworkers;
     struct bench_result results[BENCH_OP_LAST];
 };
 
@@ -461,17 +464,18 @@ bench_percentile_ms(const uint64_t *v, size_t n, double p)
     return (double)v[rank - 1] / 1e6;
 }
 
-/* Runs one phase (warm-up or measured) of one operation on all workers. */
+/* Runs one slice (warm-up or measured) of one operation on all of a server's
+ * workers and adds its counts and time into acc; latency samples stay in the
+ * workers until bench_result_finish(). */
 static void
 bench_phase(struct bench_run *run, struct bench_worker *workers, double seconds, uint64_t limit,
-            struct bench_result *res)
+            struct bench_result *acc)
 {
     unsigned n = run->opts->threads;
 
     for (unsigned i = 0; i < n; i++) {
         workers[i].run = run;
         workers[i].ok = workers[i].errors = workers[i].connects = 0;
-        workers[i].lat_len = 0;
         workers[i].first_error[0] = '\0';
     }
     atomic_store(&run->started, 0);
@@ -492,18 +496,23 @@ bench_phase(struct bench_run *run, struct bench_worker *workers, double seconds,
     uint64_t t1 = bench_now_ns();
     pthread_barrier_destroy(&run->barrier);
 
-    if (!res)
-        return;
-    memset(res, 0, sizeof(*res));
-    size_t total = 0;
+    acc->seconds += (double)(t1 - t0) / 1e9;
     for (unsigned i = 0; i < n; i++) {
-        res->ok += workers[i].ok;
-        res->errors += workers[i].errors;
-        res->connects += workers[i].connects;
-        total += workers[i].lat_len;
-        if (!res->first_error[0] && workers[i].first_error[0])
-            snprintf(res->first_error, sizeof(res->first_error), "%s", workers[i].first_error);
+        acc->ok += workers[i].ok;
+        acc->errors += workers[i].errors;
+        acc->connects += workers[i].connects;
+        if (!acc->first_error[0] && workers[i].first_error[0])
+            snprintf(acc->first_error, sizeof(acc->first_error), "%s", workers[i].first_error);
     }
+}
+
+/* Rate and latency percentiles from the samples the workers collected. */
+static void
+bench_result_finish(struct bench_result *res, struct bench_worker *workers, unsigned n)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += workers[i].lat_len;
     uint64_t *all = xcalloc(total ? total : 1, sizeof(*all));
     size_t k = 0;
     double sum = 0;
@@ -515,7 +524,6 @@ bench_phase(struct bench_run *run, struct bench_worker *workers, double seconds,
     qsort(all, total, sizeof(*all), bench_cmp_u64);
     for (size_t i = 0; i < total; i++)
         sum += (double)all[i];
-    res->seconds = (double)(t1 - t0) / 1e9;
     res->rate = res->seconds > 0 ? (double)res->ok / res->seconds : 0;
     res->p50_ms = bench_percentile_ms(all, total, 50);
     res->p99_ms = bench_percentile_ms(all, total, 99);
@@ -556,46 +564,63 @@ cleanup:
 }
 
 static void
-bench_server_run(struct bench_server *s, const struct bench_opts *opts)
+bench_server_workers_new(struct bench_server *s, const struct bench_opts *opts)
 {
-    struct bench_worker *workers = xcalloc(opts->threads, sizeof(*workers));
+    s->workers = xcalloc(opts->threads, sizeof(*s->workers));
+    s->nworkers = opts->threads;
     for (unsigned i = 0; i < opts->threads; i++) {
-        bench_worker_init(&workers[i], i);
-        workers[i].issue_headers = bench_headers(NULL, NULL);
+        bench_worker_init(&s->workers[i], i);
+        s->workers[i].issue_headers = bench_headers(NULL, NULL);
     }
+}
 
+/* Each operation: a warm-up per server, then `rounds` slices that alternate
+ * between the servers, so that load from elsewhere on the machine falls on
+ * both alike; each server's slices add up to --seconds (or --requests). */
+static void
+bench_run_all(struct bench_server *servers, size_t nservers, const struct bench_opts *opts)
+{
     for (enum bench_op op = 0; op < BENCH_OP_LAST; op++) {
-        struct bench_run run = {.server = s, .opts = opts, .op = op};
         if (!opts->ops[op])
             continue;
-        if (op == BENCH_OP_VALIDATE) {
-            if (s->pool_len == 0) /* no token came out of the issue run */
-                s->pool[s->pool_len++] = xstrdup(s->admin_token);
-            for (unsigned i = 0; i < opts->threads; i++) {
-                bench_worker_validate_headers(&workers[i], s);
-                workers[i].validate_next = i;
+        for (size_t k = 0; k < nservers; k++) {
+            struct bench_server *s = &servers[k];
+            struct bench_run run = {.server = s, .opts = opts, .op = op};
+            if (op == BENCH_OP_VALIDATE) {
+                if (s->pool_len == 0) /* no token came out of the issue run */
+                    s->pool[s->pool_len++] = xstrdup(s->admin_token);
+                for (unsigned i = 0; i < opts->threads; i++) {
+                    bench_worker_validate_headers(&s->workers[i], s);
+                    s->workers[i].validate_next = i;
+                }
+            }
+            if (opts->verbose)
+                fprintf(stderr, "identity_bench: %s %s: warm-up %.1f s\n", s->name,
+                        bench_op_names[op], opts->warmup);
+            if (opts->warmup > 0) {
+                struct bench_result warm = {0};
+                bench_phase(&run, s->workers, opts->warmup, 0, &warm);
+                if (warm.errors)
+                    fprintf(stderr, "identity_bench: %s %s: %" PRIu64 " errors in warm-up: %s\n",
+                            s->name, bench_op_names[op], warm.errors, warm.first_error);
+            }
+            for (unsigned i = 0; i < opts->threads; i++)
+                s->workers[i].lat_len = 0;
+        }
+        uint64_t limit = opts->requests ? (opts->requests + opts->rounds - 1) / opts->rounds : 0;
+        for (unsigned r = 0; r < opts->rounds; r++) {
+            for (size_t k = 0; k < nservers; k++) {
+                struct bench_server *s = &servers[k];
+                struct bench_run run = {.server = s, .opts = opts, .op = op, .record = true};
+                if (opts->verbose)
+                    fprintf(stderr, "identity_bench: %s %s: round %u of %u\n", s->name,
+                            bench_op_names[op], r + 1, opts->rounds);
+                bench_phase(&run, s->workers, opts->seconds / opts->rounds, limit, &s->results[op]);
             }
         }
-        if (opts->verbose)
-            fprintf(stderr, "identity_bench: %s %s: warm-up %.1f s\n", s->name, bench_op_names[op],
-                    opts->warmup);
-        if (opts->warmup > 0) {
-            struct bench_result warm;
-            run.record = false;
-            bench_phase(&run, workers, opts->warmup, 0, &warm);
-            if (warm.errors)
-                fprintf(stderr, "identity_bench: %s %s: %" PRIu64 " errors in warm-up: %s\n",
-                        s->name, bench_op_names[op], warm.errors, warm.first_error);
-        }
-        if (opts->verbose)
-            fprintf(stderr, "identity_bench: %s %s: measuring\n", s->name, bench_op_names[op]);
-        run.record = true;
-        bench_phase(&run, workers, opts->seconds, opts->requests, &s->results[op]);
+        for (size_t k = 0; k < nservers; k++)
+            bench_result_finish(&servers[k].results[op], servers[k].workers, opts->threads);
     }
-
-    for (unsigned i = 0; i < opts->threads; i++)
-        bench_worker_fini(&workers[i]);
-    free(workers);
 }
 
 static void
@@ -604,6 +629,9 @@ bench_server_free(struct bench_server *s)
     free(s->tokens_url);
     free(s->issue_body);
     free(s->admin_token);
+    for (unsigned i = 0; s->workers && i < s->nworkers; i++)
+        bench_worker_fini(&s->workers[i]);
+    free(s->workers);
     for (size_t i = 0; i < s->pool_len; i++)
         free(s->pool[i]);
     pthread_mutex_destroy(&s->pool_lock);
@@ -616,9 +644,12 @@ bench_print(struct bench_server *servers, size_t n, const struct bench_opts *opt
            "warm-up, then ",
            opts->threads, opts->warmup);
     if (opts->requests)
-        printf("%" PRIu64 " requests (at most %.1f s)\n", opts->requests, opts->seconds);
+        printf("%" PRIu64 " requests (at most %.1f s)", opts->requests, opts->seconds);
     else
-        printf("%.1f s measured\n", opts->seconds);
+        printf("%.1f s measured", opts->seconds);
+    if (opts->rounds > 1)
+        printf(" in %u rounds alternating between servers", opts->rounds);
+    printf("\n");
     printf("issue: POST /v3/auth/tokens (password, project scope); validate: GET "
            "/v3/auth/tokens cycling over the tokens issued\n\n");
     printf("%-10s %-9s %9s %7s %6s %8s %10s %9s %9s %9s %9s\n", "server", "operation", "ok",
@@ -679,11 +710,12 @@ bench_usage(FILE *f)
         "                      [--peer-url URL [--peer-user NAME] [--peer-password P]\n"
         "                       [--peer-project NAME] [--peer-domain NAME] [--peer-name LABEL]]\n"
         "                      [--threads N] [--seconds S | --requests N] [--warmup S]\n"
-        "                      [--ops issue,validate] [-v]\n"
+        "                      [--ops issue,validate] [--rounds N] [-v]\n"
         "Measures token issue and validation rate and p50/p99 latency on loopback.\n"
         "Defaults: --domain Default, --threads 2, --seconds 10 (the time cap with\n"
-        "--requests is 300 s), --warmup 1, --name nube, --peer-name keystone; the peer's\n"
-        "credentials default to the first server's.\n");
+        "--requests is 300 s), --warmup 1, --rounds 1, --name nube, --peer-name keystone;\n"
+        "the peer's credentials default to the first server's. --rounds N splits each\n"
+        "measurement into N slices that alternate between the two servers.\n");
 }
 
 static int
@@ -759,6 +791,7 @@ enum {
     OPT_REQUESTS,
     OPT_WARMUP,
     OPT_OPS,
+    OPT_ROUNDS,
 };
 
 int
@@ -782,6 +815,7 @@ main(int argc, char **argv)
         {"requests", required_argument, NULL, OPT_REQUESTS},
         {"warmup", required_argument, NULL, OPT_WARMUP},
         {"ops", required_argument, NULL, OPT_OPS},
+        {"rounds", required_argument, NULL, OPT_ROUNDS},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -790,7 +824,8 @@ main(int argc, char **argv)
         {.name = "nube", .domain = "Default"},
         {.name = "keystone"},
     };
-    struct bench_opts opts = {.threads = 2, .seconds = 10, .warmup = 1, .ops = {true, true}};
+    struct bench_opts opts = {
+        .threads = 2, .seconds = 10, .warmup = 1, .rounds = 1, .ops = {true, true}};
     bool seconds_set = false;
     uint64_t u;
     int c, rc = 1;
@@ -851,6 +886,11 @@ main(int argc, char **argv)
             if (bench_parse_double(optarg, "--warmup", 60, &opts.warmup) < 0)
                 return 1;
             break;
+        case OPT_ROUNDS:
+            if (bench_parse_u64(optarg, "--rounds", 1, 100, &u) < 0)
+                return 1;
+            opts.rounds = (unsigned)u;
+            break;
         case OPT_OPS:
             if (bench_parse_ops(optarg, opts.ops) < 0)
                 return 1;
@@ -906,9 +946,10 @@ main(int argc, char **argv)
         if (bench_server_login(s, &opts) < 0)
             goto cleanup;
     }
-    /* Servers one after the other, so each has the machine to itself. */
+    /* One server at a time, so each has the machine to itself. */
     for (size_t i = 0; i < nservers; i++)
-        bench_server_run(&servers[i], &opts);
+        bench_server_workers_new(&servers[i], &opts);
+    bench_run_all(servers, nservers, &opts);
     bench_print(servers, nservers, &opts);
 
     rc = 0;
