@@ -56,6 +56,26 @@ ensure_endpoints(PGconn *conn, const char *type, const char *name, const char *r
     return 0;
 }
 
+/* Nova's classic flavors plus m1.nano for Nube's initramfs guest; an
+ * existing flavor of the same id or name is left as it is. */
+static int
+ensure_flavors(PGconn *conn, struct err *err)
+{
+    static const char *const flavors[][5] = {
+        {"42", "m1.nano", "128", "1", "0"},     {"1", "m1.tiny", "512", "1", "1"},
+        {"2", "m1.small", "2048", "1", "20"},   {"3", "m1.medium", "4096", "2", "40"},
+        {"4", "m1.large", "8192", "4", "80"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(flavors); i++) {
+        if (db_cmd(conn,
+                   "INSERT INTO flavor (id, name, memory_mb, vcpus, root_gb) VALUES ($1, $2, "
+                   "$3::int, $4::int, $5::int) ON CONFLICT DO NOTHING",
+                   5, flavors[i], err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int
 bootstrap_tx(PGconn *conn, const struct api_config *cfg, const struct config *raw,
              const char *admin_password, struct err *err)
@@ -109,6 +129,14 @@ bootstrap_tx(PGconn *conn, const struct api_config *cfg, const struct config *ra
     _cleanup_free_ char *identity_url = xasprintf("%s/v3", cfg->public_url);
     if (ensure_endpoints(conn, "identity", "keystone", cfg->region, identity_url, err) < 0)
         return -1;
+    /* compute is served by this process: {public_url}/compute/v2.1 unless
+     * [catalog] compute says otherwise; and the default flavors */
+    _cleanup_free_ char *compute_url = xasprintf("%s/compute/v2.1", cfg->public_url);
+    if (!config_get(raw, "catalog", "compute", NULL) &&
+        ensure_endpoints(conn, "compute", "nova", cfg->region, compute_url, err) < 0)
+        return -1;
+    if (ensure_flavors(conn, err) < 0)
+        return err_prefix(err, "default flavors");
     /* this process serves the image API itself: its endpoint is registered
      * unless [catalog] names another one */
     _cleanup_free_ char *image_url = xasprintf("%s/image", cfg->public_url);

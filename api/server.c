@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compute.h"
 #include "db.h"
 #include "image_api.h"
 #include "keystone.h"
@@ -21,6 +22,13 @@ const struct api_route_table *const api_tables[] = {
     &identity_domains_routes,   &identity_projects_routes,
     &identity_users_routes,     &identity_roles_routes,
     &identity_catalog_routes,
+    /* compute (api/compute.h): literal paths before {id} ones */
+    &compute_versions_routes,   &compute_flavors_routes,
+    &compute_keypairs_routes,   &compute_servers_routes,
+    &compute_actions_routes,    &compute_metadata_routes,
+    &compute_limits_routes,     &compute_hypervisors_routes,
+    &compute_services_routes,   &compute_az_routes,
+    &compute_server_groups_routes, &compute_images_routes,
     /* image (api/image_api.h) */
     &image_versions_routes, &image_schemas_routes, &image_images_routes, &image_upload_routes,
     &image_tags_routes, &image_members_routes, &image_actions_routes,
@@ -111,7 +119,23 @@ api_config_load(const struct config *cfg, struct api_config *c, struct err *err)
                  err) < 0 ||
         get_str(cfg, "identity", "region", "RegionOne", c->region, sizeof(c->region), err) < 0)
         return -1;
-    if (get_str(cfg, "image", "store_dir", "/var/lib/nube/images", c->image_store_dir,
+    if (get_long(cfg, "compute", "service_down_time", 60, 1, 86400, &c->service_down_time, err) <
+            0 ||
+        get_long(cfg, "compute", "console_timeout_ms", 10000, 100, 600000, &c->console_timeout_ms,
+                 err) < 0 ||
+        get_long(cfg, "quota", "instances", 10, -1, 1L << 30, &c->quota_instances, err) < 0 ||
+        get_long(cfg, "quota", "cores", 20, -1, 1L << 30, &c->quota_cores, err) < 0 ||
+        get_long(cfg, "quota", "ram", 51200, -1, 1L << 40, &c->quota_ram, err) < 0 ||
+        get_long(cfg, "quota", "key_pairs", 100, -1, 1L << 30, &c->quota_key_pairs, err) < 0 ||
+        get_long(cfg, "quota", "metadata_items", 128, -1, 1L << 30, &c->quota_metadata_items,
+                 err) < 0 ||
+        get_long(cfg, "quota", "server_groups", 10, -1, 1L << 30, &c->quota_server_groups, err) <
+            0 ||
+        get_long(cfg, "quota", "server_group_members", 10, -1, 1L << 30,
+                 &c->quota_server_group_members, err) < 0 ||
+        get_str(cfg, "bus", "url", "amqp://guest:guest@127.0.0.1:5672/", c->bus_url,
+                sizeof(c->bus_url), err) < 0 ||
+        get_str(cfg, "image", "store_dir", "/var/lib/nube/images", c->image_store_dir,
                 sizeof(c->image_store_dir), err) < 0 ||
         get_long(cfg, "image", "max_image_size", 1L << 40, 1, 1L << 50, &c->image_max_size, err) <
             0)

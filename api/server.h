@@ -32,6 +32,12 @@ struct api_config {
     long role_cache_ttl;     /* seconds */
     long revocation_refresh; /* milliseconds between revocation list refreshes */
     char region[64];
+    /* [compute], [quota], [bus]: the compute API (api/compute.h) */
+    long service_down_time;  /* seconds without a heartbeat before a host is down */
+    long console_timeout_ms; /* get_console_output call timeout */
+    long quota_instances, quota_cores, quota_ram, quota_key_pairs, quota_metadata_items,
+        quota_server_groups, quota_server_group_members;
+    char bus_url[512];
     /* [image] (api/image_api.h; store_dir is also where the compute API's
      * file:// image locations point) */
     char image_store_dir[1024];

@@ -1,0 +1,124 @@
+/* The compute API (Nova v2.1 subset) under {public_url}/compute: one file per
+ * resource family (compute_*.c), the shared helpers below, and the consumer
+ * of the `events` queue (compute_events.c). docs/compute-flow.md is the
+ * contract with cloud-scheduler and cloud-compute. */
+#ifndef NUBE_API_COMPUTE_H
+#define NUBE_API_COMPUTE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "api.h"
+#include "server.h"
+
+#define COMPUTE_PREFIX "/compute"
+#define COMPUTE_V21 "/compute/v2.1"
+#define COMPUTE_VERSION "2.1"
+
+/* ---- route tables (listed in api_tables[]) ---- */
+extern const struct api_route_table compute_versions_routes;
+extern const struct api_route_table compute_flavors_routes;
+extern const struct api_route_table compute_keypairs_routes;
+extern const struct api_route_table compute_servers_routes;
+extern const struct api_route_table compute_actions_routes;
+extern const struct api_route_table compute_metadata_routes;
+extern const struct api_route_table compute_limits_routes;
+extern const struct api_route_table compute_hypervisors_routes;
+extern const struct api_route_table compute_services_routes;
+extern const struct api_route_table compute_az_routes;
+extern const struct api_route_table compute_server_groups_routes;
+extern const struct api_route_table compute_images_routes;
+
+/* ---- shared helpers (compute_util.c) ---- */
+
+/* Every compute handler starts here: checks the requested microversion
+ * (X-OpenStack-Nova-API-Version / OpenStack-API-Version: compute X.Y; only 2.1
+ * and "latest" are served, anything else is 406) and echoes the version
+ * headers and Vary. */
+int compute_begin(struct api_req *req, struct err *err);
+
+/* The request body's top-level object @key, else 400. */
+json_t *compute_body(struct api_req *req, const char *key, struct err *err);
+/* Optional string member: absent/null -> *out NULL (an error when @required).
+ * 400 when not a string, not UTF-8 printable, or longer than @max. */
+int compute_str(const json_t *obj, const char *key, bool required, size_t max, const char **out,
+                struct err *err);
+/* An integer member given as a JSON integer or a decimal string; absent -> @dflt. */
+int compute_int(const json_t *obj, const char *key, long long dflt, long long min, long long max,
+                long long *out, struct err *err);
+/* A query argument as a non-negative integer (absent -> @dflt); 400 otherwise. */
+int compute_query_int(struct api_req *req, const char *name, long long dflt, long long max,
+                      long long *out, struct err *err);
+/* "true"/"1"/"yes" and friends; -1 for absent or "None" (no filter). 400 otherwise. */
+int compute_query_bool(struct api_req *req, const char *name, int *out, struct err *err);
+
+/* Is the caller the cloud admin? */
+bool compute_is_admin(const struct api_req *req);
+/* 403 unless the caller is the cloud admin. */
+int compute_require_admin(struct api_req *req, const char *action, struct err *err);
+/* 403 unless the caller may write in its own project (member or admin). */
+int compute_require_member(struct api_req *req, struct err *err);
+
+/* "{public_url}/compute/v2.1/<path>" and the bookmark "{public_url}/compute/<path>". */
+json_t *compute_links(const struct api_req *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A timestamp column rendered by COMPUTE_TS_SQL, or json null. */
+json_t *compute_time(const char *ts);
+/* SQL rendering a timestamptz as Nova does: "2026-01-02T03:04:05Z" (UTC). */
+#define COMPUTE_TS_SQL(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* The calling worker thread's bus (opened on first use). */
+struct bus *compute_bus(struct api_req *req, struct err *err);
+/* Cast @method to @topic on the worker's bus. */
+int compute_cast(struct api_req *req, const char *topic, const char *method, json_t *args,
+                 struct err *err);
+
+/* The project a request acts on: its token's scope, or 400 for an unscoped token. */
+const char *compute_project(struct api_req *req, struct err *err);
+
+/* Is the host's last heartbeat (PostgreSQL timestamptz text, may be NULL)
+ * younger than [compute] service_down_time? Evaluated in SQL elsewhere; this is
+ * the SQL expression with $n the seconds. */
+#define COMPUTE_HOST_UP_SQL(n)                                                                                \
+    "(last_heartbeat IS NOT NULL AND NOT forced_down AND last_heartbeat > now() - make_interval(secs => $" #n \
+    "::int))"
+
+/* ---- servers (compute_servers.c) ---- */
+
+/* The live (not deleted) instance @id as the caller may see it (its project,
+ * or any for admins): a row with id, name, project_id, vm_state, task_state,
+ * host, metadata (text) and host_up (bool); 404 otherwise. */
+json_t *compute_server_get(struct api_req *req, PGconn *conn, const char *id, struct err *err);
+/* Release @instance_id's claim (if any) on its host, in the caller's transaction. */
+int compute_claim_release(PGconn *conn, const char *instance_id, struct err *err);
+
+/* ---- quotas (compute_limits.c) ---- */
+
+enum compute_quota {
+    COMPUTE_QUOTA_INSTANCES,
+    COMPUTE_QUOTA_CORES,
+    COMPUTE_QUOTA_RAM,
+    COMPUTE_QUOTA_KEY_PAIRS,
+    COMPUTE_QUOTA_METADATA_ITEMS,
+    COMPUTE_QUOTA_SERVER_GROUPS,
+    COMPUTE_QUOTA_SERVER_GROUP_MEMBERS,
+    COMPUTE_QUOTA__LAST
+};
+const char *compute_quota_name(enum compute_quota q);
+/* The effective limit of @project for @q: its quota row, else the default
+ * ([quota] section); -1 is unlimited. */
+int compute_quota_limit(struct api_req *req, PGconn *conn, const char *project,
+                        enum compute_quota q, long long *limit, struct err *err);
+
+/* ---- the events consumer (compute_events.c) ---- */
+
+struct compute_events;
+/* Start the thread that consumes `events` (instance_update, host_heartbeat). */
+struct compute_events *compute_events_start(struct api_server *srv, struct err *err);
+void compute_events_stop(struct compute_events *ev);
+/* Apply one event (the handler of the consumer, exposed for tests). */
+int compute_events_apply(PGconn *conn, const struct api_config *cfg, const char *method,
+                         json_t *args, json_t **casts, struct err *err);
+
+#endif

@@ -1,0 +1,894 @@
+/* /compute/v2.1/servers: create (flavor and image checked, quota and insert in
+ * one transaction under the project's lock, then build_instance cast to the
+ * scheduler), list and detail (filters, paging, all_tenants for admins), show,
+ * update (name) and delete. Rendering is exactly the 2.1 representation. */
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "compute.h"
+#include "compute_db.h"
+#include "db.h"
+#include "id.h"
+#include "log.h"
+#include "mem.h"
+
+#define SERVER_COLS                                                                                                                                                                        \
+    "i.id, i.name, i.project_id, i.user_id, i.image_id, i.flavor_id, i.key_name, "                                                                                                         \
+    "i.metadata::text AS metadata, i.availability_zone, i.vm_state, i.task_state, i.power_state, "                                                                                         \
+    "i.host, i.node, i.fault::text AS fault, i.access_ipv4, i.access_ipv6, " COMPUTE_TS_SQL("i.created_at") " AS created, " COMPUTE_TS_SQL("i.updated_at") " AS updated, " COMPUTE_TS_SQL( \
+        "i.launched_at") " AS launched_at, " COMPUTE_TS_SQL("i.terminated_at") " AS terminated_at, i.deleted_at IS NOT NULL AS deleted, "                                                  \
+                                                                               "coalesce((SELECT " COMPUTE_HOST_UP_SQL(                                                                    \
+                                                                                   1) " FROM compute_node n WHERE n.host = i.host), "                                                      \
+                                                                                      "false) AS host_up"
+
+#define SERVER_USER_DATA_MAX 65535
+#define SERVER_MAX_COUNT 100
+
+static const struct {
+    const char *vm_state;
+    const char *status;
+} status_map[] = {
+    {"building", "BUILD"},  {"active", "ACTIVE"},       {"stopped", "SHUTOFF"},
+    {"paused", "PAUSED"},   {"suspended", "SUSPENDED"}, {"error", "ERROR"},
+    {"deleted", "DELETED"}, {"rescued", "RESCUE"},      {"resized", "VERIFY_RESIZE"},
+    {"shelved", "SHELVED"},
+};
+
+static const char *
+server_status(const char *vm_state, const char *task_state)
+{
+    if (strcmp(vm_state, "active") == 0 && task_state) {
+        if (strcmp(task_state, "rebooting") == 0)
+            return "REBOOT";
+        if (strcmp(task_state, "rebooting_hard") == 0)
+            return "HARD_REBOOT";
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(status_map); i++)
+        if (strcmp(status_map[i].vm_state, vm_state) == 0)
+            return status_map[i].status;
+    return "UNKNOWN";
+}
+
+static const char *
+vm_state_of_status(const char *status)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(status_map); i++)
+        if (strcasecmp(status_map[i].status, status) == 0)
+            return status_map[i].vm_state;
+    return NULL;
+}
+
+static const char *
+row_str(const json_t *row, const char *key)
+{
+    return json_string_value(json_object_get(row, key));
+}
+
+/* Nova's hostId: sha224(project_id + host), hex; "" without a host. */
+static json_t *
+host_id(const char *project, const char *host)
+{
+    if (!host)
+        return json_string("");
+    char *in = xasprintf("%s%s", project, host);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(in, strlen(in), md, &n, EVP_sha224(), NULL);
+    free(in);
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    for (unsigned i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return json_string(hex);
+}
+
+static json_t *
+json_text(const char *s, json_t *dflt)
+{
+    json_t *v = s ? json_loads(s, 0, NULL) : NULL;
+    if (!v)
+        return dflt;
+    json_decref(dflt);
+    return v;
+}
+
+static json_t *
+server_json(struct api_req *req, const json_t *row, bool detail)
+{
+    const char *id = row_str(row, "id");
+    json_t *s = json_pack("{s:s,s:O,s:o}", "id", id, "name", json_object_get(row, "name"), "links",
+                          compute_links(req, "servers/%s", id));
+    if (!detail)
+        return s;
+    const char *vm_state = row_str(row, "vm_state"), *task = row_str(row, "task_state");
+    const char *host = row_str(row, "host"), *image = row_str(row, "image_id");
+    json_object_set_new(s, "status", json_string(server_status(vm_state, task)));
+    json_object_set(s, "tenant_id", json_object_get(row, "project_id"));
+    json_object_set(s, "user_id", json_object_get(row, "user_id"));
+    json_object_set_new(s, "metadata", json_text(row_str(row, "metadata"), json_object()));
+    json_object_set_new(s, "hostId", host_id(row_str(row, "project_id"), host));
+    json_object_set_new(s, "image",
+                        image && *image ? json_pack("{s:s,s:o}", "id", image, "links",
+                                                    compute_links(req, "images/%s", image))
+                                        : json_string(""));
+    const char *flavor = row_str(row, "flavor_id");
+    char *fhref = api_req_url(req, COMPUTE_PREFIX "/flavors/%s", flavor);
+    json_object_set_new(
+        s, "flavor",
+        json_pack("{s:s,s:[{s:s,s:s}]}", "id", flavor, "links", "rel", "bookmark", "href", fhref));
+    free(fhref);
+    json_object_set_new(s, "created", compute_time(row_str(row, "created")));
+    json_object_set_new(s, "updated", compute_time(row_str(row, "updated")));
+    json_object_set_new(s, "addresses", json_object());
+    json_object_set(s, "accessIPv4", json_object_get(row, "access_ipv4"));
+    json_object_set(s, "accessIPv6", json_object_get(row, "access_ipv6"));
+    json_object_set_new(s, "progress", json_integer(0));
+    json_object_set_new(s, "OS-DCF:diskConfig", json_string("MANUAL"));
+    json_object_set(s, "key_name", json_object_get(row, "key_name"));
+    json_object_set_new(s, "security_groups", json_pack("[{s:s}]", "name", "default"));
+    json_object_set_new(s, "OS-SRV-USG:launched_at", compute_time(row_str(row, "launched_at")));
+    json_object_set_new(s, "OS-SRV-USG:terminated_at", compute_time(row_str(row, "terminated_at")));
+    const char *az = row_str(row, "availability_zone");
+    json_object_set_new(s, "OS-EXT-AZ:availability_zone", json_string(az ? az : "nova"));
+    json_object_set(s, "OS-EXT-STS:vm_state", json_object_get(row, "vm_state"));
+    json_object_set(s, "OS-EXT-STS:task_state", json_object_get(row, "task_state"));
+    json_object_set(s, "OS-EXT-STS:power_state", json_object_get(row, "power_state"));
+    json_object_set_new(s, "os-extended-volumes:volumes_attached", json_array());
+    json_object_set_new(s, "config_drive", json_string(""));
+    if (compute_is_admin(req)) {
+        json_object_set(s, "OS-EXT-SRV-ATTR:host", json_object_get(row, "host"));
+        json_object_set(s, "OS-EXT-SRV-ATTR:hypervisor_hostname", json_object_get(row, "node"));
+        char *iname = xasprintf("nube-%s", id);
+        json_object_set_new(s, "OS-EXT-SRV-ATTR:instance_name", json_string(iname));
+        free(iname);
+    }
+    json_t *fault = json_text(row_str(row, "fault"), NULL);
+    if (fault && (strcmp(vm_state, "error") == 0 || strcmp(vm_state, "deleted") == 0)) {
+        json_t *code = json_object_get(fault, "code");
+        json_t *msg = json_object_get(fault, "message");
+        json_t *created = json_object_get(fault, "created");
+        json_object_set_new(
+            s, "fault",
+            json_pack("{s:I,s:s,s:O}", "code",
+                      json_is_integer(code) ? json_integer_value(code) : 500, "message",
+                      json_is_string(msg) ? json_string_value(msg) : "Unknown error", "created",
+                      created && json_is_string(created) ? created
+                                                         : json_object_get(row, "updated")));
+        json_t *details = json_object_get(fault, "details");
+        if (json_is_string(details))
+            json_object_set(json_object_get(s, "fault"), "details", details);
+    }
+    json_decref(fault);
+    return s;
+}
+
+json_t *
+compute_server_get(struct api_req *req, PGconn *conn, const char *id, struct err *err)
+{
+    if (!id || !id_is_uuid(id)) {
+        err_set(err, ERR_NOT_FOUND, "Instance %.64s could not be found.", id ? id : "");
+        return NULL;
+    }
+    char down[24];
+    snprintf(down, sizeof(down), "%ld", req->srv->cfg.service_down_time);
+    const char *p[] = {down, id, req->ctx.project_id, compute_is_admin(req) ? "t" : "f"};
+    return db_compute_one(conn, "Instance", id,
+                          "SELECT " SERVER_COLS " FROM instance i WHERE i.id = $2::uuid AND "
+                          "i.deleted_at IS NULL AND ($4 = 't' OR i.project_id = $3)",
+                          4, p, err);
+}
+
+int
+compute_claim_release(PGconn *conn, const char *instance_id, struct err *err)
+{
+    const char *p[] = {instance_id};
+    return db_cmd(conn,
+                  "WITH c AS (DELETE FROM instance_claim WHERE instance_id = $1::uuid RETURNING "
+                  "host, vcpus, memory_mb, disk_gb) UPDATE compute_node n SET vcpus_used = "
+                  "greatest(n.vcpus_used - c.vcpus, 0), memory_mb_used = greatest(n.memory_mb_used "
+                  "- c.memory_mb, 0), local_gb_used = greatest(n.local_gb_used - c.disk_gb, 0), "
+                  "running_vms = greatest(n.running_vms - 1, 0), updated_at = now() FROM c WHERE "
+                  "n.host = c.host",
+                  1, p, err);
+}
+
+/* ---- list ---- */
+
+static int
+list_servers_common(struct api_req *req, bool detail, struct err *err)
+{
+    if (compute_begin(req, err) < 0)
+        return -1;
+    long long limit;
+    int all_tenants;
+    if (compute_query_int(req, "limit", 1000, 1000, &limit, err) < 0 ||
+        compute_query_bool(req, "all_tenants", &all_tenants, err) < 0)
+        return -1;
+    if (api_req_query(req, "all_tenants") && all_tenants < 0)
+        all_tenants = 1;
+    const char *name = api_req_query(req, "name");
+    const char *status = api_req_query(req, "status");
+    const char *image = api_req_query(req, "image");
+    const char *flavor = api_req_query(req, "flavor");
+    const char *since = api_req_query(req, "changes-since");
+    const char *marker = api_req_query(req, "marker");
+    const char *host = api_req_query(req, "host");
+    const char *project = api_req_query(req, "project_id");
+    if (!project)
+        project = api_req_query(req, "tenant_id");
+    const char *vm_state = NULL;
+    if (status) {
+        vm_state = vm_state_of_status(status);
+        if (!vm_state)
+            return err_set(err, ERR_INVALID, "Invalid status value");
+    }
+    bool admin = compute_is_admin(req);
+    if (!admin || all_tenants != 1) {
+        project = req->ctx.project_id;
+        host = admin ? host : NULL;
+    }
+    if (since && strlen(since) > 64)
+        return err_set(err, ERR_INVALID, "Invalid input for query parameter changes-since.");
+    if (marker && !id_is_uuid(marker))
+        return err_set(err, ERR_INVALID, "marker [%.64s] not found", marker);
+    PGconn *conn = api_req_db(req, err);
+    if (!conn)
+        return -1;
+    if (since) {
+        const char *sp[] = {since};
+        PGresult *r = db_exec(conn, "SELECT $1::timestamptz", 1, sp, err);
+        if (!r)
+            return err_set(err, ERR_INVALID, "Invalid input for query parameter changes-since.");
+        PQclear(r);
+    }
+    if (marker) {
+        const char *mp[] = {marker};
+        json_t *m = db_compute_rows(conn, "SELECT 1 FROM instance WHERE id = $1::uuid", 1, mp, err);
+        if (!m)
+            return -1;
+        bool found = json_array_size(m) > 0;
+        json_decref(m);
+        if (!found)
+            return err_set(err, ERR_INVALID, "marker [%s] not found", marker);
+    }
+    char down[24], lim[24];
+    snprintf(down, sizeof(down), "%ld", req->srv->cfg.service_down_time);
+    snprintf(lim, sizeof(lim), "%lld", limit);
+    const char *p[] = {down, project, name, vm_state, image, flavor, since, marker, lim, host};
+    json_t *rows = db_compute_rows(
+        conn,
+        "SELECT " SERVER_COLS " FROM instance i WHERE ($2::text IS NULL OR i.project_id = $2) "
+        "AND ($7::timestamptz IS NOT NULL OR i.deleted_at IS NULL) "
+        "AND ($7::timestamptz IS NULL OR i.updated_at >= $7::timestamptz) "
+        "AND ($3::text IS NULL OR strpos(lower(i.name), lower($3)) > 0) "
+        "AND ($4::text IS NULL OR i.vm_state = $4) AND ($5::text IS NULL OR i.image_id = $5) "
+        "AND ($6::text IS NULL OR i.flavor_id = $6) AND ($10::text IS NULL OR i.host = $10) "
+        "AND ($8::uuid IS NULL OR (i.created_at, i.id) < (SELECT created_at, id FROM instance "
+        "WHERE id = $8::uuid)) ORDER BY i.created_at DESC, i.id DESC LIMIT $9::int",
+        10, p, err);
+    if (!rows)
+        return -1;
+    json_t *list = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach (rows, i, row)
+        json_array_append_new(list, server_json(req, row, detail));
+    json_t *body = json_pack("{s:o}", "servers", list);
+    if (api_req_query(req, "limit") && limit > 0 && json_array_size(rows) == (size_t)limit) {
+        const char *last = row_str(json_array_get(rows, limit - 1), "id");
+        char *href = api_req_url(req, COMPUTE_V21 "/servers%s?limit=%lld&marker=%s",
+                                 detail ? "/detail" : "", limit, last);
+        json_object_set_new(body, "servers_links",
+                            json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
+        free(href);
+    }
+    json_decref(rows);
+    api_reply_json(req, 200, body);
+    return 0;
+}
+
+static int
+list_servers(struct api_req *req, struct err *err)
+{
+    return list_servers_common(req, false, err);
+}
+
+static int
+list_servers_detail(struct api_req *req, struct err *err)
+{
+    return list_servers_common(req, true, err);
+}
+
+static int
+show_server(struct api_req *req, struct err *err)
+{
+    if (compute_begin(req, err) < 0)
+        return -1;
+    PGconn *conn = api_req_db(req, err);
+    json_t *row = conn ? compute_server_get(req, conn, api_req_param(req, "server_id"), err) : NULL;
+    if (!row)
+        return -1;
+    api_reply_json(req, 200, json_pack("{s:o}", "server", server_json(req, row, true)));
+    json_decref(row);
+    return 0;
+}
+
+static int
+update_server(struct api_req *req, struct err *err)
+{
+    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
+        return -1;
+    json_t *s = compute_body(req, "server", err);
+    if (!s)
+        return -1;
+    const char *key;
+    json_t *v;
+    json_object_foreach (s, key, v)
+        if (strcmp(key, "name") != 0 && strcmp(key, "accessIPv4") != 0 &&
+            strcmp(key, "accessIPv6") != 0 && strcmp(key, "OS-DCF:diskConfig") != 0)
+            return err_set(err, ERR_INVALID,
+                           "Invalid input for field/attribute server. Additional properties are "
+                           "not allowed ('%.64s' was unexpected)",
+                           key);
+    const char *name, *ip4, *ip6;
+    if (compute_str(s, "name", false, 255, &name, err) < 0 ||
+        compute_str(s, "accessIPv4", false, 64, &ip4, err) < 0 ||
+        compute_str(s, "accessIPv6", false, 64, &ip6, err) < 0)
+        return -1;
+    if (name && !*name)
+        return err_set(err, ERR_INVALID, "Invalid input for field/attribute name.");
+    const char *id = api_req_param(req, "server_id");
+    PGconn *conn = api_req_db(req, err);
+    json_t *row = conn ? compute_server_get(req, conn, id, err) : NULL;
+    if (!row)
+        return -1;
+    json_decref(row);
+    const char *p[] = {id, name, ip4, ip6};
+    if (db_cmd(conn,
+               "UPDATE instance SET name = coalesce($2, name), access_ipv4 = coalesce($3, "
+               "access_ipv4), access_ipv6 = coalesce($4, access_ipv6), updated_at = now() WHERE "
+               "id = $1::uuid",
+               4, p, err) < 0)
+        return -1;
+    row = compute_server_get(req, conn, id, err);
+    if (!row)
+        return -1;
+    api_reply_json(req, 200, json_pack("{s:o}", "server", server_json(req, row, true)));
+    json_decref(row);
+    return 0;
+}
+
+/* ---- create ---- */
+
+/* The id at the end of a reference ("<id>" or ".../images/<id>"). */
+static const char *
+ref_id(const char *ref)
+{
+    const char *slash = strrchr(ref, '/');
+    return slash ? slash + 1 : ref;
+}
+
+#define IMAGE_COLS                                                                                 \
+    "id::text AS id, name, status, disk_format, checksum, min_disk, min_ram, "                     \
+    "properties::text AS properties"
+#define IMAGE_VISIBLE                                                                              \
+    "deleted_at IS NULL AND ($2 = 't' OR visibility IN ('public', 'community') OR owner = $3 OR "  \
+    "(visibility = 'shared' AND EXISTS (SELECT 1 FROM image_member m WHERE m.image_id = "          \
+    "image.id AND m.member = $3 AND m.status = 'accepted')))"
+
+static json_t *
+image_get(struct api_req *req, PGconn *conn, const char *id, struct err *err)
+{
+    if (!id_is_uuid(id)) {
+        err_set(err, ERR_INVALID, "Image %.64s could not be found.", id);
+        return NULL;
+    }
+    const char *p[] = {id, compute_is_admin(req) ? "t" : "f", req->ctx.project_id};
+    json_t *row = db_compute_one(
+        conn, "Image", id,
+        "SELECT " IMAGE_COLS " FROM image WHERE id = $1::uuid AND " IMAGE_VISIBLE, 3, p, err);
+    if (!row && err->code == ERR_NOT_FOUND)
+        err->code = ERR_INVALID;
+    return row;
+}
+
+/* The boot object of an image (the contract's `image`/`kernel`/`ramdisk`). */
+static json_t *
+boot_object(struct api_req *req, const json_t *img)
+{
+    const char *id = row_str(img, "id");
+    json_t *props = json_text(row_str(img, "properties"), json_object());
+    char *loc = xasprintf("file://%s/%s", req->srv->cfg.image_store_dir, id);
+    json_t *o = json_pack("{s:s,s:s,s:o,s:s}", "id", id, "disk_format",
+                          row_str(img, "disk_format") ? row_str(img, "disk_format") : "raw",
+                          "properties", props, "location", loc);
+    free(loc);
+    if (row_str(img, "checksum"))
+        json_object_set(o, "checksum", json_object_get(img, "checksum"));
+    return o;
+}
+
+/* Resolve a kernel_id / ramdisk_id property into its boot object: it must be
+ * visible, active and of @format. */
+static int
+resolve_part(struct api_req *req, PGconn *conn, json_t *props, const char *key, const char *format,
+             json_t *build, const char *member, struct err *err)
+{
+    const char *pid = json_string_value(json_object_get(props, key));
+    if (!pid || !*pid)
+        return 0;
+    json_t *row = image_get(req, conn, pid, err);
+    if (!row)
+        return err_set(err, ERR_INVALID, "Image %s (the %s of the image) could not be found.", pid,
+                       key);
+    int rc = 0;
+    if (strcmp(row_str(row, "status"), "active") != 0)
+        rc = err_set(err, ERR_INVALID, "Image %s (the %s of the image) is not active.", pid, key);
+    else if (!row_str(row, "disk_format") || strcmp(row_str(row, "disk_format"), format) != 0)
+        rc = err_set(err, ERR_INVALID, "Image %s (the %s of the image) is not of disk_format %s.",
+                     pid, key, format);
+    else
+        json_object_set_new(build, member, boot_object(req, row));
+    json_decref(row);
+    return rc;
+}
+
+static int
+metadata_check(const json_t *meta, long long max_items, struct err *err)
+{
+    if (!json_is_object(meta))
+        return err_set(err, ERR_INVALID, "Invalid input for field/attribute metadata.");
+    if (max_items >= 0 && (long long)json_object_size(meta) > max_items)
+        return err_set(err, ERR_FORBIDDEN, "Quota exceeded for metadata_items: the limit is %lld.",
+                       max_items);
+    const char *k;
+    json_t *v;
+    json_object_foreach ((json_t *)meta, k, v) {
+        if (!*k || strlen(k) > 255)
+            return err_set(err, ERR_INVALID,
+                           "Invalid input for field/attribute metadata: keys "
+                           "are 1 to 255 characters.");
+        if (!json_is_string(v) || json_string_length(v) > 255)
+            return err_set(err, ERR_INVALID,
+                           "Invalid input for field/attribute metadata: values "
+                           "are strings of at most 255 characters.");
+    }
+    return 0;
+}
+
+struct create_args {
+    const char *name, *image_ref, *flavor_ref, *key_name, *user_data, *az, *group;
+    long long min_count, max_count;
+    json_t *metadata;
+    bool return_reservation_id;
+};
+
+static int
+parse_create(struct api_req *req, struct create_args *a, struct err *err)
+{
+    memset(a, 0, sizeof(*a));
+    json_t *body = api_req_json(req, err);
+    json_t *s = body ? compute_body(req, "server", err) : NULL;
+    if (!s)
+        return -1;
+    if (compute_str(s, "name", true, 255, &a->name, err) < 0 ||
+        compute_str(s, "imageRef", false, 1024, &a->image_ref, err) < 0 ||
+        compute_str(s, "flavorRef", true, 1024, &a->flavor_ref, err) < 0 ||
+        compute_str(s, "key_name", false, 255, &a->key_name, err) < 0 ||
+        compute_str(s, "user_data", false, SERVER_USER_DATA_MAX, &a->user_data, err) < 0 ||
+        compute_str(s, "availability_zone", false, 255, &a->az, err) < 0 ||
+        compute_int(s, "min_count", 1, 1, SERVER_MAX_COUNT, &a->min_count, err) < 0 ||
+        compute_int(s, "max_count", a->min_count, 1, SERVER_MAX_COUNT, &a->max_count, err) < 0)
+        return -1;
+    if (!*a->name || a->name[0] == ' ' || a->name[strlen(a->name) - 1] == ' ')
+        return err_set(err, ERR_INVALID, "Invalid input for field/attribute name.");
+    if (a->max_count < a->min_count)
+        return err_set(err, ERR_INVALID, "min_count must be <= max_count");
+    if (json_object_get(s, "block_device_mapping_v2") || json_object_get(s, "block_device_mapping"))
+        return err_set(err, ERR_INVALID,
+                       "Block device mapping is not supported; boot from an "
+                       "image.");
+    if (!a->image_ref || !*a->image_ref)
+        return err_set(err, ERR_INVALID, "Missing imageRef attribute");
+    json_t *rr = json_object_get(s, "return_reservation_id");
+    a->return_reservation_id =
+        json_is_true(rr) || (json_is_string(rr) && strcasecmp(json_string_value(rr), "true") == 0);
+    if (a->user_data) {
+        size_t n = strlen(a->user_data);
+        unsigned char *tmp = xmalloc(n + 4);
+        int dn =
+            n % 4 == 0 ? EVP_DecodeBlock(tmp, (const unsigned char *)a->user_data, (int)n) : -1;
+        free(tmp);
+        if (dn < 0)
+            return err_set(err, ERR_INVALID,
+                           "Invalid input for field/attribute user_data: it is "
+                           "not valid base64.");
+    }
+    json_t *nets = json_object_get(s, "networks");
+    if (nets && !json_is_array(nets) && !json_is_string(nets))
+        return err_set(err, ERR_INVALID, "Invalid input for field/attribute networks.");
+    a->metadata = json_object_get(s, "metadata");
+    json_t *hints = json_object_get(body, "os:scheduler_hints");
+    if (!hints)
+        hints = json_object_get(body, "OS-SCH-HNT:scheduler_hints");
+    if (hints) {
+        if (!json_is_object(hints))
+            return err_set(err, ERR_INVALID, "Invalid input for field/attribute scheduler_hints.");
+        json_t *g = json_object_get(hints, "group");
+        if (g && (!json_is_string(g) || !id_is_uuid(json_string_value(g))))
+            return err_set(err, ERR_INVALID,
+                           "Invalid input for field/attribute group: it is not "
+                           "a UUID.");
+        a->group = g ? json_string_value(g) : NULL;
+    }
+    return 0;
+}
+
+/* Mark an instance ERROR with @msg (a build that could not be handed on). */
+static void
+server_fail(PGconn *conn, const char *id, const char *msg)
+{
+    struct err e = ERR_INIT;
+    json_t *fault = json_pack("{s:i,s:s}", "code", 500, "message", msg);
+    char *ftxt = json_dumps(fault, JSON_COMPACT);
+    json_decref(fault);
+    const char *p[] = {id, ftxt};
+    if (db_cmd(conn,
+               "UPDATE instance SET vm_state = 'error', task_state = NULL, fault = $2::jsonb || "
+               "jsonb_build_object('created', " COMPUTE_TS_SQL(
+                   "now()") "), updated_at = now() "
+                            "WHERE id = $1::uuid AND vm_state = 'building' AND host IS NULL",
+               2, p, &e) < 0)
+        log_error("instance %s: could not record its failure: %s", id, e.msg);
+    free(ftxt);
+}
+
+static int
+create_server(struct api_req *req, struct err *err)
+{
+    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
+        return -1;
+    const char *project = compute_project(req, err);
+    struct create_args a;
+    if (!project || parse_create(req, &a, err) < 0)
+        return -1;
+    PGconn *conn = api_req_db(req, err);
+    if (!conn)
+        return -1;
+    /* flavor */
+    const char *fid = ref_id(a.flavor_ref);
+    const char *fp[] = {req->ctx.project_id, compute_is_admin(req) ? "t" : "f", fid};
+    json_t *flavor = db_compute_one(
+        conn, "Flavor", fid,
+        "SELECT f.id, f.memory_mb, f.vcpus, f.root_gb, f.ephemeral_gb, f.swap_mb, f.disabled FROM "
+        "flavor f WHERE f.id = $3 AND ($2 = 't' OR f.is_public OR EXISTS (SELECT 1 FROM "
+        "flavor_project fp WHERE fp.flavor_id = f.id AND fp.project_id = $1))",
+        3, fp, err);
+    json_t *image = NULL, *build = NULL, *key = NULL, *ids = json_array();
+    char *reservation = NULL;
+    int rc = -1;
+    if (!flavor) {
+        if (err->code == ERR_NOT_FOUND)
+            err_set(err, ERR_INVALID, "Flavor %.64s could not be found.", fid);
+        goto cleanup;
+    }
+    if (json_is_true(json_object_get(flavor, "disabled"))) {
+        err_set(err, ERR_INVALID, "Flavor %s is disabled.", fid);
+        goto cleanup;
+    }
+    /* image */
+    const char *iid = ref_id(a.image_ref);
+    image = image_get(req, conn, iid, err);
+    if (!image)
+        goto cleanup;
+    if (strcmp(row_str(image, "status"), "active") != 0) {
+        err_set(err, ERR_INVALID, "Image %s is not active.", iid);
+        goto cleanup;
+    }
+    const char *dfmt = row_str(image, "disk_format");
+    if (dfmt && strcmp(dfmt, "ari") == 0) {
+        err_set(err, ERR_INVALID, "Image %s is a ramdisk (ari) and cannot be booted.", iid);
+        goto cleanup;
+    }
+    json_int_t fram = json_integer_value(json_object_get(flavor, "memory_mb"));
+    json_int_t fdisk = json_integer_value(json_object_get(flavor, "root_gb"));
+    json_int_t fvcpus = json_integer_value(json_object_get(flavor, "vcpus"));
+    if (fram < json_integer_value(json_object_get(image, "min_ram"))) {
+        err_set(err, ERR_INVALID, "Flavor's memory is too small for requested image.");
+        goto cleanup;
+    }
+    if (fdisk && fdisk < json_integer_value(json_object_get(image, "min_disk"))) {
+        err_set(err, ERR_INVALID, "Flavor's disk is too small for requested image.");
+        goto cleanup;
+    }
+    build = json_object();
+    json_object_set_new(build, "image", boot_object(req, image));
+    json_t *props = json_object_get(json_object_get(build, "image"), "properties");
+    if (resolve_part(req, conn, props, "kernel_id", "aki", build, "kernel", err) < 0 ||
+        resolve_part(req, conn, props, "ramdisk_id", "ari", build, "ramdisk", err) < 0)
+        goto cleanup;
+    const char *vm_mode = json_string_value(json_object_get(props, "vm_mode"));
+    if (vm_mode && strcmp(vm_mode, "xen") != 0 && strcmp(vm_mode, "hvm") != 0 &&
+        strcmp(vm_mode, "exe") != 0) {
+        err_set(err, ERR_INVALID, "Image %s has an unknown vm_mode %.32s.", iid, vm_mode);
+        goto cleanup;
+    }
+    if (!vm_mode)
+        vm_mode =
+            (dfmt && strcmp(dfmt, "aki") == 0) || json_object_get(build, "kernel") ? "xen" : "hvm";
+    /* key pair */
+    if (a.key_name) {
+        const char *kp[] = {req->ctx.user_id, a.key_name};
+        key = db_compute_one(conn, "Keypair", a.key_name,
+                             "SELECT public_key FROM keypair WHERE user_id = $1 AND name = $2", 2,
+                             kp, err);
+        if (!key) {
+            if (err->code == ERR_NOT_FOUND)
+                err_set(err, ERR_INVALID, "Invalid key_name provided.");
+            goto cleanup;
+        }
+    }
+    if (a.az) {
+        const char *zp[] = {a.az};
+        json_t *z = db_compute_rows(
+            conn, "SELECT 1 FROM compute_node WHERE availability_zone = $1 LIMIT 1", 1, zp, err);
+        if (!z)
+            goto cleanup;
+        bool known = json_array_size(z) > 0;
+        json_decref(z);
+        if (!known) {
+            err_set(err, ERR_INVALID, "The requested availability zone is not available");
+            goto cleanup;
+        }
+    }
+    /* quota and insert, one transaction under the project's lock */
+    if (db_begin(conn, err) < 0)
+        goto cleanup;
+    long long lim_i, lim_c, lim_r, lim_m;
+    if (db_compute_lock_project(conn, project, err) < 0 ||
+        compute_quota_limit(req, conn, project, COMPUTE_QUOTA_INSTANCES, &lim_i, err) < 0 ||
+        compute_quota_limit(req, conn, project, COMPUTE_QUOTA_CORES, &lim_c, err) < 0 ||
+        compute_quota_limit(req, conn, project, COMPUTE_QUOTA_RAM, &lim_r, err) < 0 ||
+        compute_quota_limit(req, conn, project, COMPUTE_QUOTA_METADATA_ITEMS, &lim_m, err) < 0)
+        goto rollback;
+    if (a.metadata && metadata_check(a.metadata, lim_m, err) < 0)
+        goto rollback;
+    if (a.group) {
+        const char *gp[] = {a.group, project, compute_is_admin(req) ? "t" : "f"};
+        json_t *g = db_compute_one(conn, "Server group", a.group,
+                                   "SELECT id FROM server_group WHERE id = $1::uuid AND ($3 = 't' "
+                                   "OR project_id = $2) FOR UPDATE",
+                                   3, gp, err);
+        if (!g) {
+            if (err->code == ERR_NOT_FOUND)
+                err->code = ERR_INVALID;
+            goto rollback;
+        }
+        json_decref(g);
+    }
+    const char *up[] = {project};
+    json_t *used = db_compute_one(
+        conn, "Project", project,
+        "SELECT count(*) AS n, coalesce(sum(vcpus), 0)::bigint AS c, coalesce(sum(memory_mb), "
+        "0)::bigint AS r FROM instance WHERE project_id = $1 AND deleted_at IS NULL",
+        1, up, err);
+    if (!used)
+        goto rollback;
+    long long un = json_integer_value(json_object_get(used, "n"));
+    long long uc = json_integer_value(json_object_get(used, "c"));
+    long long ur = json_integer_value(json_object_get(used, "r"));
+    json_decref(used);
+    long long count = a.max_count;
+    const char *over = NULL;
+    long long over_used = 0, over_lim = 0, over_each = 0;
+    for (; count >= a.min_count; count--) {
+        over = NULL;
+        if (lim_i >= 0 && un + count > lim_i) {
+            over = "instances", over_used = un, over_lim = lim_i, over_each = 1;
+        } else if (lim_c >= 0 && uc + count * fvcpus > lim_c) {
+            over = "cores", over_used = uc, over_lim = lim_c, over_each = fvcpus;
+        } else if (lim_r >= 0 && ur + count * fram > lim_r) {
+            over = "ram", over_used = ur, over_lim = lim_r, over_each = fram;
+        }
+        if (!over)
+            break;
+    }
+    if (over) {
+        err_set(err, ERR_FORBIDDEN,
+                "Quota exceeded for %s: Requested %lld, but already used %lld of %lld %s", over,
+                a.min_count * over_each, over_used, over_lim, over);
+        goto rollback;
+    }
+    char res_id[ID_HEX_LEN + 3];
+    char hex[ID_HEX_LEN + 1];
+    id_hex(hex);
+    snprintf(res_id, sizeof(res_id), "r-%.8s", hex);
+    reservation = xstrdup(res_id);
+    char *meta_txt = json_dumps(a.metadata ? a.metadata : json_object(), JSON_COMPACT);
+    if (!a.metadata) {
+        free(meta_txt);
+        meta_txt = xstrdup("{}");
+    }
+    for (long long n = 0; n < count; n++) {
+        char id[ID_UUID_LEN + 1], idx[24];
+        id_uuid(id);
+        snprintf(idx, sizeof(idx), "%lld", n);
+        char *name = count > 1 ? xasprintf("%s-%lld", a.name, n + 1) : xstrdup(a.name);
+        const char *ip[] = {
+            id,          name,     project,    req->ctx.user_id,
+            iid,         fid,      a.key_name, key ? row_str(key, "public_key") : NULL,
+            a.user_data, meta_txt, a.az,       vm_mode,
+            a.group,     res_id,   idx};
+        int irc = db_cmd(
+            conn,
+            "INSERT INTO instance (id, name, project_id, user_id, image_id, flavor_id, vcpus, "
+            "memory_mb, root_gb, ephemeral_gb, swap_mb, key_name, key_data, user_data, metadata, "
+            "availability_zone, vm_mode, vm_state, task_state, server_group_id, reservation_id, "
+            "launch_index) SELECT $1::uuid, $2, $3, $4, $5, f.id, f.vcpus, f.memory_mb, f.root_gb, "
+            "f.ephemeral_gb, f.swap_mb, $7, $8, $9, $10::jsonb, $11, $12, 'building', "
+            "'scheduling', $13::uuid, $14, $15::int FROM flavor f WHERE f.id = $6",
+            15, ip, err);
+        free(name);
+        if (irc < 0) {
+            free(meta_txt);
+            goto rollback;
+        }
+        json_array_append_new(ids, json_string(id));
+    }
+    free(meta_txt);
+    if (db_commit(conn, err) < 0)
+        goto cleanup;
+    /* hand each to the scheduler; a failed cast puts that instance in ERROR */
+    size_t i;
+    json_t *jid;
+    json_array_foreach (ids, i, jid) {
+        const char *id = json_string_value(jid);
+        json_t *args = json_deep_copy(build);
+        json_object_set_new(args, "instance_id", json_string(id));
+        struct err cerr = ERR_INIT;
+        if (compute_cast(req, BUS_TOPIC_SCHEDULER, "build_instance", args, &cerr) < 0) {
+            log_error("instance %s: %s", id, cerr.msg);
+            server_fail(conn, id,
+                        "The scheduler could not be reached; the build was not "
+                        "started.");
+        }
+        json_decref(args);
+    }
+    const char *first = json_string_value(json_array_get(ids, 0));
+    char *loc = api_req_url(req, COMPUTE_V21 "/servers/%s", first);
+    api_reply_header(req, "Location", loc);
+    free(loc);
+    if (a.return_reservation_id) {
+        api_reply_json(req, 202, json_pack("{s:s}", "reservation_id", reservation));
+    } else {
+        unsigned char raw[9];
+        char pass[13];
+        RAND_bytes(raw, sizeof(raw));
+        EVP_EncodeBlock((unsigned char *)pass, raw, sizeof(raw));
+        for (char *c = pass; *c; c++)
+            if (*c == '+' || *c == '/')
+                *c = 'x';
+        api_reply_json(req, 202,
+                       json_pack("{s:{s:s,s:o,s:s,s:[{s:s}],s:s}}", "server", "id", first, "links",
+                                 compute_links(req, "servers/%s", first), "OS-DCF:diskConfig",
+                                 "MANUAL", "security_groups", "name", "default", "adminPass",
+                                 pass));
+    }
+    rc = 0;
+    goto cleanup;
+rollback:
+    db_rollback(conn);
+cleanup:
+    free(reservation);
+    json_decref(ids);
+    json_decref(key);
+    json_decref(build);
+    json_decref(image);
+    json_decref(flavor);
+    return rc;
+}
+
+/* ---- delete ---- */
+
+static int
+delete_server(struct api_req *req, struct err *err)
+{
+    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
+        return -1;
+    const char *id = api_req_param(req, "server_id");
+    PGconn *conn = api_req_db(req, err);
+    json_t *row = conn ? compute_server_get(req, conn, id, err) : NULL;
+    if (!row)
+        return -1;
+    const char *host = row_str(row, "host");
+    char *host_copy = host ? xstrdup(host) : NULL;
+    bool host_up = json_is_true(json_object_get(row, "host_up"));
+    json_decref(row);
+    int rc = -1;
+    const char *p[] = {id};
+    if (db_begin(conn, err) < 0)
+        goto out;
+    /* Lock the row; the scheduler's claim takes the same lock, so either it
+     * claimed first (we see the host) or it will find the instance deleted. */
+    json_t *locked = db_compute_one(conn, "Instance", id,
+                                    "SELECT host FROM instance WHERE id = $1::uuid AND deleted_at "
+                                    "IS NULL FOR UPDATE",
+                                    1, p, err);
+    if (!locked)
+        goto rollback;
+    free(host_copy);
+    host_copy = row_str(locked, "host") ? xstrdup(row_str(locked, "host")) : NULL;
+    json_decref(locked);
+    if (!host_copy || !host_up) {
+        /* Never scheduled, or its host is down: delete here ("local delete",
+         * as Nova does). A down host's agent learns of it from the cast below
+         * when it comes back, or from its heartbeat's instance list. */
+        if (compute_claim_release(conn, id, err) < 0 ||
+            db_cmd(conn,
+                   "UPDATE instance SET vm_state = 'deleted', task_state = NULL, power_state = 0, "
+                   "deleted_at = now(), terminated_at = now(), updated_at = now() WHERE id = "
+                   "$1::uuid",
+                   1, p, err) < 0 ||
+            db_commit(conn, err) < 0)
+            goto rollback;
+        if (host_copy) {
+            char topic[BUS_TOPIC_MAX + 1];
+            struct err cerr = ERR_INIT;
+            json_t *args = json_pack("{s:s}", "instance_id", id);
+            if (bus_topic_compute(host_copy, topic, sizeof(topic), &cerr) < 0 ||
+                compute_cast(req, topic, "delete_instance", args, &cerr) < 0)
+                log_warn("instance %s: deleted locally; %s", id, cerr.msg);
+            json_decref(args);
+        }
+    } else {
+        if (db_cmd(conn,
+                   "UPDATE instance SET task_state = 'deleting', updated_at = now() WHERE id = "
+                   "$1::uuid",
+                   1, p, err) < 0 ||
+            db_commit(conn, err) < 0)
+            goto rollback;
+        char topic[BUS_TOPIC_MAX + 1];
+        json_t *args = json_pack("{s:s}", "instance_id", id);
+        int crc = bus_topic_compute(host_copy, topic, sizeof(topic), err) < 0
+                      ? -1
+                      : compute_cast(req, topic, "delete_instance", args, err);
+        json_decref(args);
+        if (crc < 0) {
+            struct err e2 = ERR_INIT;
+            db_cmd(conn,
+                   "UPDATE instance SET task_state = NULL WHERE id = $1::uuid AND task_state "
+                   "= 'deleting'",
+                   1, p, &e2);
+            goto out;
+        }
+    }
+    api_reply_empty(req, 204);
+    rc = 0;
+    goto out;
+rollback:
+    db_rollback(conn);
+out:
+    free(host_copy);
+    return rc;
+}
+
+static const struct api_route routes[] = {
+    {.method = "GET", .pattern = COMPUTE_V21 "/servers", .handler = list_servers},
+    {.method = "GET", .pattern = COMPUTE_V21 "/servers/detail", .handler = list_servers_detail},
+    {.method = "POST", .pattern = COMPUTE_V21 "/servers", .handler = create_server},
+    {.method = "GET", .pattern = COMPUTE_V21 "/servers/{server_id}", .handler = show_server},
+    {.method = "PUT", .pattern = COMPUTE_V21 "/servers/{server_id}", .handler = update_server},
+    {.method = "DELETE", .pattern = COMPUTE_V21 "/servers/{server_id}", .handler = delete_server},
+};
+
+const struct api_route_table compute_servers_routes = {
+    .name = "compute_servers",
+    .prefix = COMPUTE_V21 "/servers",
+    .errors = API_ERRORS_NOVA,
+    .routes = routes,
+    .nroutes = ARRAY_SIZE(routes),
+    .request_id_header = "X-Compute-Request-Id",
+};

@@ -1,0 +1,288 @@
+/* Helpers shared by the compute families: microversion negotiation, input
+ * checks that answer Nova's 400s, links, times and the worker's bus. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bus.h"
+#include "compute.h"
+#include "mem.h"
+#include "policy.h"
+
+/* 0 when @v names 2.1 (or "latest"), else -1: 406 for a well-formed other
+ * version, 400 for a malformed one. */
+static int
+check_version(const char *v, struct err *err)
+{
+    while (*v == ' ')
+        v++;
+    if (strcasecmp(v, "latest") == 0)
+        return 0;
+    char *end;
+    long major = strtol(v, &end, 10);
+    if (end == v || *end != '.' || !isdigit((unsigned char)end[1]))
+        return err_set(err, ERR_INVALID,
+                       "API Version String %.32s is of invalid format. Must be "
+                       "of format MajorNum.MinorNum.",
+                       v);
+    const char *m = end + 1;
+    long minor = strtol(m, &end, 10);
+    while (*end == ' ')
+        end++;
+    if (*end)
+        return err_set(err, ERR_INVALID,
+                       "API Version String %.32s is of invalid format. Must be "
+                       "of format MajorNum.MinorNum.",
+                       v);
+    if (major != 2 || minor != 1)
+        return err_set(err, ERR_NOT_ACCEPTABLE,
+                       "Version %ld.%ld is not supported by the API. Minimum is 2.1 and maximum "
+                       "is 2.1.",
+                       major, minor);
+    return 0;
+}
+
+int
+compute_begin(struct api_req *req, struct err *err)
+{
+    api_reply_header(req, "X-OpenStack-Nova-API-Version", COMPUTE_VERSION);
+    api_reply_header(req, "OpenStack-API-Version", "compute " COMPUTE_VERSION);
+    api_reply_header(req, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+    const char *legacy = api_req_header(req, "X-OpenStack-Nova-API-Version");
+    const char *modern = api_req_header(req, "OpenStack-API-Version");
+    if (modern) {
+        /* "compute 2.1" or a list "volume 3.0, compute 2.1" */
+        char buf[256];
+        strlcpy_n(buf, modern, sizeof(buf));
+        char *save = NULL;
+        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            while (*tok == ' ')
+                tok++;
+            if (strncasecmp(tok, "compute ", 8) == 0)
+                return check_version(tok + 8, err);
+        }
+    }
+    if (legacy)
+        return check_version(legacy, err);
+    return 0;
+}
+
+json_t *
+compute_body(struct api_req *req, const char *key, struct err *err)
+{
+    json_t *body = api_req_json(req, err);
+    if (!body)
+        return NULL;
+    json_t *o = json_object_get(body, key);
+    if (!json_is_object(o)) {
+        err_set(err, ERR_INVALID, "Invalid input for field/attribute %s: an object is required.",
+                key);
+        return NULL;
+    }
+    return o;
+}
+
+static bool
+printable(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 && *p != '\t')
+            return false;
+    return true;
+}
+
+int
+compute_str(const json_t *obj, const char *key, bool required, size_t max, const char **out,
+            struct err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return err_set(err, ERR_INVALID,
+                           "Invalid input for field/attribute %s: it is "
+                           "required.",
+                           key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field/attribute %s: it is not a string.", key);
+    const char *s = json_string_value(v);
+    if (strlen(s) != json_string_length(v) || !printable(s))
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field/attribute %s: it holds control characters.", key);
+    if (strlen(s) > max)
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field/attribute %s: it is longer than %zu characters.",
+                       key, max);
+    *out = s;
+    return 0;
+}
+
+int
+compute_int(const json_t *obj, const char *key, long long dflt, long long min, long long max,
+            long long *out, struct err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) {
+        *out = dflt;
+        return 0;
+    }
+    long long n;
+    if (json_is_integer(v)) {
+        n = json_integer_value(v);
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *end;
+        while (*s == ' ')
+            s++;
+        if (!*s || !(isdigit((unsigned char)*s) || *s == '-'))
+            goto bad;
+        n = strtoll(s, &end, 10);
+        if (*end)
+            goto bad;
+    } else {
+        goto bad;
+    }
+    if (n < min || n > max)
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field/attribute %s: %lld is not between %lld and %lld.",
+                       key, n, min, max);
+    *out = n;
+    return 0;
+bad:
+    return err_set(err, ERR_INVALID, "Invalid input for field/attribute %s: it is not an integer.",
+                   key);
+}
+
+int
+compute_query_int(struct api_req *req, const char *name, long long dflt, long long max,
+                  long long *out, struct err *err)
+{
+    const char *v = api_req_query(req, name);
+    if (!v) {
+        *out = dflt;
+        return 0;
+    }
+    char *end;
+    if (!*v || !isdigit((unsigned char)*v))
+        return err_set(err, ERR_INVALID, "Invalid input for query parameter %s.", name);
+    long long n = strtoll(v, &end, 10);
+    if (*end || n < 0)
+        return err_set(err, ERR_INVALID, "Invalid input for query parameter %s.", name);
+    *out = n > max ? max : n;
+    return 0;
+}
+
+int
+compute_query_bool(struct api_req *req, const char *name, int *out, struct err *err)
+{
+    const char *v = api_req_query(req, name);
+    *out = -1;
+    if (!v || strcasecmp(v, "none") == 0)
+        return 0;
+    static const char *const yes[] = {"true", "1", "yes", "on", "t", "y", ""};
+    static const char *const no[] = {"false", "0", "no", "off", "f", "n"};
+    for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+    for (size_t i = 0; i < ARRAY_SIZE(no); i++)
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    return err_set(err, ERR_INVALID,
+                   "Invalid input for query parameter %s: '%.32s' is not a "
+                   "boolean.",
+                   name, v);
+}
+
+bool
+compute_is_admin(const struct api_req *req)
+{
+    return req->ctx.is_admin;
+}
+
+int
+compute_require_admin(struct api_req *req, const char *action, struct err *err)
+{
+    if (req->ctx.is_admin)
+        return 0;
+    return err_set(err, ERR_FORBIDDEN, "Policy doesn't allow %s to be performed.", action);
+}
+
+int
+compute_require_member(struct api_req *req, struct err *err)
+{
+    struct policy_target t = {.project_id = req->ctx.project_id};
+    if (policy_allows(&req->ctx, "project:write", &t))
+        return 0;
+    return err_set(err, ERR_FORBIDDEN,
+                   "Policy doesn't allow this action: the token's role is "
+                   "read-only.");
+}
+
+const char *
+compute_project(struct api_req *req, struct err *err)
+{
+    if (!req->ctx.project_id[0]) {
+        err_set(err, ERR_INVALID, "The compute API needs a project-scoped token.");
+        return NULL;
+    }
+    return req->ctx.project_id;
+}
+
+json_t *
+compute_links(const struct api_req *req, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *path;
+    if (vasprintf(&path, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    char *self = api_req_url(req, COMPUTE_V21 "/%s", path);
+    char *bookmark = api_req_url(req, COMPUTE_PREFIX "/%s", path);
+    json_t *links = json_pack("[{s:s,s:s},{s:s,s:s}]", "rel", "self", "href", self, "rel",
+                              "bookmark", "href", bookmark);
+    free(path);
+    free(self);
+    free(bookmark);
+    return links;
+}
+
+json_t *
+compute_time(const char *ts)
+{
+    return ts ? json_string(ts) : json_null();
+}
+
+struct bus *
+compute_bus(struct api_req *req, struct err *err)
+{
+    struct bus_options opts = {.publish_timeout_ms = 5000, .reconnect_max_ms = 1000};
+    struct bus *bus = bus_thread_get(req->srv->cfg.bus_url, &opts, err);
+    if (!bus)
+        err->code = ERR_UNAVAILABLE;
+    return bus;
+}
+
+int
+compute_cast(struct api_req *req, const char *topic, const char *method, json_t *args,
+             struct err *err)
+{
+    struct bus *bus = compute_bus(req, err);
+    if (!bus)
+        return -1;
+    if (bus_cast(bus, topic, method, args, err) < 0) {
+        err->code = ERR_UNAVAILABLE;
+        return err_prefix(err, "casting %s to %s", method, topic);
+    }
+    return 0;
+}

@@ -1,0 +1,55 @@
+/* Compute tables: generic readers over parameterised statements. */
+#include "compute_db.h"
+
+#include <stdlib.h>
+
+#include "db.h"
+#include "identity.h"
+
+json_t *
+db_compute_rows(PGconn *conn, const char *sql, int n, const char *const *params, struct err *err)
+{
+    PGresult *res = db_exec(conn, sql, n, params, err);
+    if (!res)
+        return NULL;
+    json_t *rows = db_rows_json(res);
+    PQclear(res);
+    return rows;
+}
+
+json_t *
+db_compute_one(PGconn *conn, const char *what, const char *key, const char *sql, int n,
+               const char *const *params, struct err *err)
+{
+    json_t *rows = db_compute_rows(conn, sql, n, params, err);
+    if (!rows)
+        return NULL;
+    json_t *row = json_array_get(rows, 0);
+    if (!row) {
+        json_decref(rows);
+        err_set(err, ERR_NOT_FOUND, "%s %s could not be found.", what, key);
+        return NULL;
+    }
+    json_incref(row);
+    json_decref(rows);
+    return row;
+}
+
+int
+db_compute_cmd(PGconn *conn, const char *sql, int n, const char *const *params, struct err *err)
+{
+    PGresult *res = db_exec(conn, sql, n, params, err);
+    if (!res)
+        return -1;
+    const char *tuples = PQcmdTuples(res);
+    int touched = tuples && *tuples ? atoi(tuples) : 0;
+    PQclear(res);
+    return touched;
+}
+
+int
+db_compute_lock_project(PGconn *conn, const char *project_id, struct err *err)
+{
+    const char *p[] = {project_id};
+    return db_cmd(conn, "SELECT pg_advisory_xact_lock(hashtext('nube.quota.' || $1))", 1, p, err);
+}
