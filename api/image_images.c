@@ -307,17 +307,23 @@ update_image(struct api_req *req, struct err *err)
     json_auto_t *ops = json_parse_buf(req->body, req->body_len, err);
     if (!ops)
         return -1;
-    json_auto_t *img = image_lookup(req, err);
-    if (!img || image_check_owner(req, img, err) < 0)
-        return -1;
-    if (image_patch_apply(img, ops, req->ctx.is_admin, err) < 0)
-        return -1;
     const char *id = api_req_param(req, "image_id");
     PGconn *conn = api_req_db(req, err);
-    if (!conn || db_image_store(conn, id, img, err) < 0)
+    /* read, patch and write under the row lock: concurrent PATCHes serialise */
+    if (!conn || db_begin(conn, err) < 0)
         return -1;
+    json_t *img = NULL, *out = NULL;
+    if (db_image_lock(conn, id, err) < 0 || !(img = image_lookup(req, err)) ||
+        image_check_owner(req, img, err) < 0 ||
+        image_patch_apply(img, ops, req->ctx.is_admin, err) < 0 ||
+        db_image_store(conn, id, img, err) < 0 || db_commit(conn, err) < 0) {
+        db_rollback(conn);
+        json_decref(img);
+        return -1;
+    }
+    json_decref(img);
     struct db_image_viewer who = image_viewer(req);
-    json_t *out = db_image_get(conn, id, &who, err);
+    out = db_image_get(conn, id, &who, err);
     if (!out)
         return -1;
     api_reply_json(req, 200, out);

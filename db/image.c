@@ -296,6 +296,15 @@ affected(PGresult *res)
 }
 
 int
+db_image_lock(PGconn *conn, const char *id, struct err *err)
+{
+    if (!is_uuid(id))
+        return err_set(err, ERR_NOT_FOUND, "No image found with ID %s", id);
+    const char *p[] = {id};
+    return db_cmd(conn, "SELECT 1 FROM image WHERE id = $1::uuid FOR UPDATE", 1, p, err);
+}
+
+int
 db_image_transition(PGconn *conn, const char *id, const char *from, const char *to, struct err *err)
 {
     const char *p[] = {id, from, to};

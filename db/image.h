@@ -55,6 +55,10 @@ int db_image_create(PGconn *conn, const char *id, const char *owner, const json_
  * custom property) to image @id. */
 int db_image_store(PGconn *conn, const char *id, const json_t *image, struct err *err);
 
+/* Lock image @id's row for the rest of the transaction (read-modify-write
+ * of a PATCH). */
+int db_image_lock(PGconn *conn, const char *id, struct err *err);
+
 /* Move image @id from status @from to @to. 1 when it moved, 0 when it was not
  * in @from (or does not exist). */
 int db_image_transition(PGconn *conn, const char *id, const char *from, const char *to,
