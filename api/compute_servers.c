@@ -42,10 +42,10 @@ static const char *
 server_status(const char *vm_state, const char *task_state)
 {
     if (strcmp(vm_state, "active") == 0 && task_state) {
-        if (strcmp(task_state, "rebooting") == 0)
-            return "REBOOT";
-        if (strcmp(task_state, "rebooting_hard") == 0)
-            return "HARD_REBOOT";
+        /* Nova: rebooting, reboot_pending, reboot_started (and the _hard ones) */
+        bool hard = strstr(task_state, "_hard") != NULL;
+        if (strncmp(task_state, "reboot", 6) == 0)
+            return hard ? "HARD_REBOOT" : "REBOOT";
     }
     for (size_t i = 0; i < ARRAY_SIZE(status_map); i++)
         if (strcmp(status_map[i].vm_state, vm_state) == 0)
@@ -668,6 +668,25 @@ create_server(struct api_req *req, struct err *err)
             goto rollback;
         }
         json_decref(g);
+        long long lim_g;
+        if (compute_quota_limit(req, conn, project, COMPUTE_QUOTA_SERVER_GROUP_MEMBERS, &lim_g,
+                                err) < 0)
+            goto rollback;
+        const char *mp[] = {a.group};
+        json_t *members = db_compute_one(conn, "Server group", a.group,
+                                         "SELECT count(*) AS n FROM instance WHERE "
+                                         "server_group_id = $1::uuid AND deleted_at IS NULL",
+                                         1, mp, err);
+        if (!members)
+            goto rollback;
+        long long nm = json_integer_value(json_object_get(members, "n"));
+        json_decref(members);
+        if (lim_g >= 0 && nm + a.min_count > lim_g) {
+            err_set(err, ERR_FORBIDDEN, "Quota exceeded, too many servers in group");
+            goto rollback;
+        }
+        if (lim_g >= 0 && nm + a.max_count > lim_g)
+            a.max_count = lim_g - nm;
     }
     const char *up[] = {project};
     json_t *used = db_compute_one(

@@ -275,7 +275,7 @@ expect 400 badRequest "create with bad user_data" POST /compute/v2.1/servers -d 
 expect 400 badRequest "create with min_count 0" POST /compute/v2.1/servers -d "{\"server\":{\"name\":\"x\",\"imageRef\":\"$KERNEL\",\"flavorRef\":\"42\",\"min_count\":0}}"
 
 IMAGE_API=0
-curl -s -o /dev/null -w '%{http_code}' "$URL/image/" | grep -q 200 && IMAGE_API=1
+curl -s -o /dev/null -w '%{http_code}' "$URL/image/" | grep -qE '^(200|300)$' && IMAGE_API=1
 if [ "$IMAGE_API" = 1 ]; then
     check "server create --flavor m1.nano --image nube-guest --key-name k1 --wait vm1 (CLI)" \
         os server create --flavor m1.nano --image nube-guest --key-name k1 --property role=test \
@@ -424,6 +424,18 @@ req POST /compute/v2.1/os-server-groups -d '{"server_group":{"name":"g1","polici
 check "server group create" test "$STATUS|$(json "b['server_group']['policies']")" = "200|['anti-affinity']"
 G1=$(json "b['server_group']['id']")
 check "server group list (CLI)" bash -c "openstack server group list -f value -c Name | grep -qx g1"
+req POST /compute/v2.1/servers -d "{\"server\":{\"name\":\"grouped\",\"imageRef\":\"$KERNEL\",\"flavorRef\":\"42\"},\"os:scheduler_hints\":{\"group\":\"$G1\"}}"
+GROUPED=$(json "b['server']['id']")
+req GET "/compute/v2.1/os-server-groups/$G1"
+check "scheduler_hints group: the server is a member of g1" test "$(json "b['server_group']['members']")" = "['$GROUPED']"
+expect 400 badRequest "scheduler_hints group that is not a UUID" POST /compute/v2.1/servers -d "{\"server\":{\"name\":\"x\",\"imageRef\":\"$KERNEL\",\"flavorRef\":\"42\"},\"os:scheduler_hints\":{\"group\":\"nope\"}}"
+req DELETE "/compute/v2.1/servers/$GROUPED"
+for _ in $(seq 1 100); do
+    req GET "/compute/v2.1/servers/$GROUPED"
+    [ "$STATUS" = 404 ] && break
+    sleep 0.2
+done
+check "grouped server deleted" test "$STATUS" = 404
 expect 400 badRequest "server group with an unknown policy" POST /compute/v2.1/os-server-groups -d '{"server_group":{"name":"g2","policies":["nearby"]}}'
 check "server group delete (CLI)" os server group delete "$G1"
 
