@@ -19,6 +19,8 @@
 #include "mem.h"
 #include "server.h"
 
+#define UPLOAD_STALE_S 60
+
 struct upload {
     char id[64];
     struct image_store_writer *w;
@@ -65,6 +67,17 @@ upload_open(struct api_req *req, struct err *err)
     if (!conn)
         return -1;
     int moved = db_image_transition(conn, id, "queued", "saving", err);
+    /* saving, but nothing written for a while: its uploader died with its
+     * process (a stalled client is cut off by [api] connection_timeout, and
+     * its upload cleaned up, well before) */
+    int stale_s = (int)req->srv->cfg.connection_timeout + UPLOAD_STALE_S;
+    if (moved == 0 && !image_store_has_partial(image_store_dir(req), id, stale_s)) {
+        moved = db_image_reclaim_saving(conn, id, stale_s, err);
+        if (moved > 0) {
+            log_warn("image %s: taking over an upload abandoned in saving", id);
+            image_store_remove_partials(image_store_dir(req), id);
+        }
+    }
     if (moved < 0)
         return -1;
     if (moved == 0)

@@ -316,6 +316,20 @@ db_image_transition(PGconn *conn, const char *id, const char *from, const char *
 }
 
 int
+db_image_reclaim_saving(PGconn *conn, const char *id, int stale_s, struct err *err)
+{
+    char s[16];
+    snprintf(s, sizeof(s), "%d", stale_s);
+    const char *p[] = {id, s};
+    PGresult *res = db_exec(conn,
+                            "UPDATE image SET updated_at = now() WHERE id = $1::uuid"
+                            " AND status = 'saving' AND deleted_at IS NULL"
+                            " AND updated_at < now() - make_interval(secs => $2::int)",
+                            2, p, err);
+    return res ? affected(res) : -1;
+}
+
+int
 db_image_set_data(PGconn *conn, const char *id, uint64_t size, const char *md5, const char *sha512,
                   struct err *err)
 {

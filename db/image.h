@@ -63,6 +63,9 @@ int db_image_lock(PGconn *conn, const char *id, struct err *err);
  * in @from (or does not exist). */
 int db_image_transition(PGconn *conn, const char *id, const char *from, const char *to,
                         struct err *err);
+/* An upload that died with its process left image @id in saving: take it
+ * over (1) when it has not changed for @stale_s seconds, else 0. */
+int db_image_reclaim_saving(PGconn *conn, const char *id, int stale_s, struct err *err);
 /* A finished upload: saving -> active with its size and hashes. 1 when it
  * moved, 0 when the image is no longer saving (deleted meanwhile). */
 int db_image_set_data(PGconn *conn, const char *id, uint64_t size, const char *md5,

@@ -2,6 +2,7 @@
  * rename. */
 #include "image_store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -25,6 +27,7 @@ struct image_store_writer {
     uint64_t written; /* bytes accepted (hashed) */
     uint64_t flushed; /* file offset of buf[0] */
     size_t buf_len;
+    time_t touched; /* the file's mtime says the upload is alive */
     EVP_MD_CTX *md5;
     EVP_MD_CTX *sha512;
     unsigned char buf[STORE_BUF];
@@ -177,6 +180,11 @@ image_store_write(struct image_store_writer *w, const void *data, size_t len, st
     if (!EVP_DigestUpdate(w->md5, data, len) || !EVP_DigestUpdate(w->sha512, data, len))
         return err_set(err, ERR_INTERNAL, "OpenSSL: hashing failed");
     w->written += len;
+    time_t now = time(NULL);
+    if (now - w->touched >= 5) { /* even while bytes only gather in buf */
+        futimens(w->fd, NULL);
+        w->touched = now;
+    }
     const unsigned char *p = data;
     while (len > 0) {
         size_t n = sizeof(w->buf) - w->buf_len;
@@ -282,6 +290,59 @@ image_store_open(const char *dir, const char *id, uint64_t *size, struct err *er
     }
     *size = (uint64_t)st.st_size;
     return fd;
+}
+
+/* Visit the temporary files of @id: @fn(path, mtime, arg); stop when it
+ * returns true. */
+static bool
+each_partial(const char *dir, const char *id, bool (*fn)(const char *, time_t, void *), void *arg)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    _cleanup_free_ char *prefix = xasprintf(".tmp-%s-", id);
+    size_t n = strlen(prefix);
+    bool stop = false;
+    struct dirent *e;
+    while (!stop && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, n) != 0)
+            continue;
+        _cleanup_free_ char *path = xasprintf("%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) == 0)
+            stop = fn(path, st.st_mtime, arg);
+    }
+    closedir(d);
+    return stop;
+}
+
+static bool
+is_fresh(const char *path, time_t mtime, void *arg)
+{
+    (void)path;
+    return mtime >= *(time_t *)arg;
+}
+
+bool
+image_store_has_partial(const char *dir, const char *id, int fresh_s)
+{
+    time_t since = time(NULL) - fresh_s;
+    return each_partial(dir, id, is_fresh, &since);
+}
+
+static bool
+remove_one(const char *path, time_t mtime, void *arg)
+{
+    (void)mtime;
+    (void)arg;
+    unlink(path);
+    return false;
+}
+
+void
+image_store_remove_partials(const char *dir, const char *id)
+{
+    each_partial(dir, id, remove_one, NULL);
 }
 
 int

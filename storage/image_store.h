@@ -2,11 +2,14 @@
  * ([image] store_dir). An upload is written to a temporary file in the same
  * folder while its MD5 and SHA-512 are computed, then fsynced and renamed into
  * place (and the folder fsynced), so a file named by an id is always complete:
- * an interrupted upload leaves only a temporary file, which is removed. Runs of
+ * an interrupted upload leaves only a temporary file, which is removed (one
+ * left by a crash is recognised by its mtime, which a live upload keeps
+ * fresh, and removed when the image is uploaded again). Runs of
  * zero bytes are not written (the file is sparse). */
 #ifndef NUBE_STORAGE_IMAGE_STORE_H
 #define NUBE_STORAGE_IMAGE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +52,12 @@ void image_store_write_abort(struct image_store_writer *w);
 
 /* Open image @id for reading; its size in @size. ERR_NOT_FOUND when absent. */
 int image_store_open(const char *dir, const char *id, uint64_t *size, struct err *err);
+
+/* Is an upload of @id being written: a temporary file of it changed in the
+ * last @fresh_s seconds? */
+bool image_store_has_partial(const char *dir, const char *id, int fresh_s);
+/* Remove every temporary file of @id (left by an uploader that died). */
+void image_store_remove_partials(const char *dir, const char *id);
 
 /* Remove image @id; absent is not an error. */
 int image_store_delete(const char *dir, const char *id, struct err *err);

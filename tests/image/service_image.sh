@@ -352,6 +352,23 @@ expect 204 "the upload can be retried and succeeds" PUT "/image/v2/images/$ID3/f
 check "retried upload active with the right checksum" \
     test "$(field "$ID3" status),$(field "$ID3" checksum)" = "active,$(md5sum <"$TMP/img3" | cut -d' ' -f1)"
 
+# an uploader that died with its process (no temporary file left behind, row
+# still saving): refused while recent, taken over once stale
+psql_c() { "$PG_BINDIR/psql" "$NUBE_TEST_PG_CONNINFO" -qtAc "$1"; }
+req POST /image/v2/images -H 'Content-Type: application/json' -d '{"name":"crashed","disk_format":"raw","container_format":"bare"}'
+ID5=$(json "b['id']")
+psql_c "UPDATE image SET status = 'saving' WHERE id = '$ID5'"
+expect 409 "upload to an image another upload is saving (recently)" PUT "/image/v2/images/$ID5/file" \
+    -H 'Content-Type: application/octet-stream' --data-binary @"$TMP/img2"
+# what a crash leaves: the row saving and an old temporary file
+echo partial >"$STORE/.tmp-$ID5-dead01"
+touch -d '10 minutes ago' "$STORE/.tmp-$ID5-dead01"
+psql_c "UPDATE image SET updated_at = now() - interval '10 minutes' WHERE id = '$ID5'"
+expect 204 "upload to an image left saving by a dead uploader (stale row and temporary file)" \
+    PUT "/image/v2/images/$ID5/file" -H 'Content-Type: application/octet-stream' --data-binary @"$TMP/img2"
+check "the reclaimed upload is active" test "$(field "$ID5" status)" = active
+check "the dead uploader's temporary file is removed" no_partial_files
+
 # ---- memory: an upload of 200 MB streams, it is not buffered ----
 req POST /image/v2/images -H 'Content-Type: application/json' -d '{"name":"big","disk_format":"raw","container_format":"bare"}'
 ID4=$(json "b['id']")

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -116,7 +117,25 @@ main(void)
     w = image_store_write_begin(store, ID, 0, &err);
     CHECK_INT(image_store_write(w, data, 100000, &err), 0);
     CHECK_INT(count_entries(store), 2);
+    CHECK(image_store_has_partial(store, ID, 60));
+    CHECK(!image_store_has_partial(store, "11111111-2222-3333-4444-555555555555", 60));
     image_store_write_abort(w);
+    CHECK_INT(count_entries(store), 1);
+    CHECK(!image_store_has_partial(store, ID, 60));
+    /* a temporary file left by a dead uploader: stale once old, removable */
+    w = image_store_write_begin(store, ID, 0, &err);
+    char old[512];
+    snprintf(old, sizeof(old), "%s/.tmp-%s-dead", store, ID);
+    FILE *f = fopen(old, "w");
+    if (f)
+        fclose(f);
+    struct timespec times[2] = {{.tv_sec = time(NULL) - 600}, {.tv_sec = time(NULL) - 600}};
+    utimensat(AT_FDCWD, old, times, 0);
+    image_store_write_abort(w); /* only the live writer's own file goes */
+    CHECK_INT(count_entries(store), 2);
+    CHECK(!image_store_has_partial(store, ID, 60));
+    CHECK(image_store_has_partial(store, ID, 3600));
+    image_store_remove_partials(store, ID);
     CHECK_INT(count_entries(store), 1);
     fd = image_store_open(store, ID, &size, &err);
     CHECK_INT(size, n); /* the earlier image, untouched */
