@@ -108,6 +108,7 @@ field() { # field IMAGE-ID KEY: the image attribute as the API shows it
     req GET "/image/v2/images/$1"
     json "b.get('$2')"
 }
+# shellcheck disable=SC2317 # called through check
 no_partial_files() { [ -z "$(find "$STORE" -name '.tmp-*' 2>/dev/null)" ]; }
 
 TOKEN=$(osc token issue -f value -c id)
@@ -386,8 +387,11 @@ echo "figure: 200 MiB upload in $(echo "$T1 - $T0" | bc) s; cloud-api RSS ${RSS0
 check "cloud-api RSS grew by less than 32 MB during a 200 MB upload" test $((RSS1 - RSS0)) -lt 32768
 check "200 MB: checksum matches" test "$(field "$ID4" checksum)" = "$(md5sum <"$TMP/img4" | cut -d' ' -f1)"
 RSS0=$(rss)
-curl -s -H "X-Auth-Token: $TOKEN" "$URL/image/v2/images/$ID4/file" | cmp - "$TMP/img4" &&
-    ok "200 MB download equals the upload" || bad "200 MB download differs"
+if curl -s -H "X-Auth-Token: $TOKEN" "$URL/image/v2/images/$ID4/file" | cmp - "$TMP/img4"; then
+    ok "200 MB download equals the upload"
+else
+    bad "200 MB download differs"
+fi
 echo "figure: cloud-api RSS ${RSS0} kB before the 200 MiB download, $(rss) kB after"
 check "cloud-api RSS grew by less than 32 MB during a 200 MB download" test $(($(rss) - RSS0)) -lt 32768
 rm -f "$TMP/img4" "$TMP/big"
