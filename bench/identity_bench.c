@@ -574,44 +574,50 @@ bench_server_workers_new(struct bench_server *s, const struct bench_opts *opts)
     }
 }
 
-/* Each operation: a warm-up per server, then `rounds` slices that alternate
- * between the servers, so that load from elsewhere on the machine falls on
- * both alike; each server's slices add up to --seconds (or --requests). */
+/* Readies a server's workers for an operation and warms it up, unmeasured. */
+static void
+bench_warmup(struct bench_server *s, enum bench_op op, const struct bench_opts *opts)
+{
+    struct bench_run run = {.server = s, .opts = opts, .op = op};
+    if (op == BENCH_OP_VALIDATE) {
+        if (s->pool_len == 0) /* no token came out of the issue run */
+            s->pool[s->pool_len++] = xstrdup(s->admin_token);
+        for (unsigned i = 0; i < opts->threads; i++) {
+            bench_worker_validate_headers(&s->workers[i], s);
+            s->workers[i].validate_next = i;
+        }
+    }
+    if (opts->verbose)
+        fprintf(stderr, "identity_bench: %s %s: warm-up %.1f s\n", s->name, bench_op_names[op],
+                opts->warmup);
+    if (opts->warmup > 0) {
+        struct bench_result warm = {0};
+        bench_phase(&run, s->workers, opts->warmup, 0, &warm);
+        if (warm.errors)
+            fprintf(stderr, "identity_bench: %s %s: %" PRIu64 " errors in warm-up: %s\n", s->name,
+                    bench_op_names[op], warm.errors, warm.first_error);
+    }
+    for (unsigned i = 0; i < opts->threads; i++)
+        s->workers[i].lat_len = 0;
+}
+
+/* Each operation: `rounds` measured slices that alternate between the
+ * servers, so that load from elsewhere on the machine falls on both alike;
+ * each server's slices add up to --seconds (or --requests). A server is warmed
+ * up just before its first slice. */
 static void
 bench_run_all(struct bench_server *servers, size_t nservers, const struct bench_opts *opts)
 {
     for (enum bench_op op = 0; op < BENCH_OP_LAST; op++) {
         if (!opts->ops[op])
             continue;
-        for (size_t k = 0; k < nservers; k++) {
-            struct bench_server *s = &servers[k];
-            struct bench_run run = {.server = s, .opts = opts, .op = op};
-            if (op == BENCH_OP_VALIDATE) {
-                if (s->pool_len == 0) /* no token came out of the issue run */
-                    s->pool[s->pool_len++] = xstrdup(s->admin_token);
-                for (unsigned i = 0; i < opts->threads; i++) {
-                    bench_worker_validate_headers(&s->workers[i], s);
-                    s->workers[i].validate_next = i;
-                }
-            }
-            if (opts->verbose)
-                fprintf(stderr, "identity_bench: %s %s: warm-up %.1f s\n", s->name,
-                        bench_op_names[op], opts->warmup);
-            if (opts->warmup > 0) {
-                struct bench_result warm = {0};
-                bench_phase(&run, s->workers, opts->warmup, 0, &warm);
-                if (warm.errors)
-                    fprintf(stderr, "identity_bench: %s %s: %" PRIu64 " errors in warm-up: %s\n",
-                            s->name, bench_op_names[op], warm.errors, warm.first_error);
-            }
-            for (unsigned i = 0; i < opts->threads; i++)
-                s->workers[i].lat_len = 0;
-        }
         uint64_t limit = opts->requests ? (opts->requests + opts->rounds - 1) / opts->rounds : 0;
         for (unsigned r = 0; r < opts->rounds; r++) {
             for (size_t k = 0; k < nservers; k++) {
                 struct bench_server *s = &servers[k];
                 struct bench_run run = {.server = s, .opts = opts, .op = op, .record = true};
+                if (r == 0)
+                    bench_warmup(s, op, opts);
                 if (opts->verbose)
                     fprintf(stderr, "identity_bench: %s %s: round %u of %u\n", s->name,
                             bench_op_names[op], r + 1, opts->rounds);
