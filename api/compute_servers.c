@@ -38,20 +38,68 @@ static const struct {
     {"shelved", "SHELVED"},
 };
 
-static const char *
-server_status(const char *vm_state, const char *task_state)
-{
-    if (strcmp(vm_state, "active") == 0 && task_state) {
-        /* Nova: rebooting, reboot_pending, reboot_started (and the _hard ones) */
-        bool hard = strstr(task_state, "_hard") != NULL;
-        if (strncmp(task_state, "reboot", 6) == 0)
-            return hard ? "HARD_REBOOT" : "REBOOT";
-    }
-    for (size_t i = 0; i < ARRAY_SIZE(status_map); i++)
-        if (strcmp(status_map[i].vm_state, vm_state) == 0)
-            return status_map[i].status;
-    return "UNKNOWN";
-}
+/* The 2.1 server representation, rendered by PostgreSQL from an `instance i`
+ * row (one text per server: no JSON tree is built in C, which is what makes
+ * a 1,000-server detail list cheap). $1 is the public URL, $2 't' for an
+ * admin (who also sees OS-EXT-SRV-ATTR:*). */
+#define SERVER_TS(c) "to_char(" c " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define SERVER_LINKS                                                                               \
+    "json_build_array("                                                                            \
+    "json_build_object('rel', 'self', 'href', $1 || '/compute/v2.1/servers/' || i.id), "           \
+    "json_build_object('rel', 'bookmark', 'href', $1 || '/compute/servers/' || i.id))"
+#define SERVER_STATUS                                                                              \
+    "CASE i.vm_state "                                                                             \
+    "WHEN 'active' THEN CASE WHEN i.task_state LIKE 'reboot%_hard' THEN 'HARD_REBOOT' "            \
+    "                        WHEN i.task_state LIKE 'reboot%' THEN 'REBOOT' ELSE 'ACTIVE' END "    \
+    "WHEN 'building' THEN 'BUILD' WHEN 'stopped' THEN 'SHUTOFF' WHEN 'paused' THEN 'PAUSED' "      \
+    "WHEN 'suspended' THEN 'SUSPENDED' WHEN 'error' THEN 'ERROR' WHEN 'deleted' THEN 'DELETED' "   \
+    "WHEN 'rescued' THEN 'RESCUE' WHEN 'resized' THEN 'VERIFY_RESIZE' "                            \
+    "WHEN 'shelved' THEN 'SHELVED' ELSE 'UNKNOWN' END"
+/* Two columns: the summary document, and no extra members. */
+#define SERVER_SUMMARY_DOC                                                                         \
+    "json_build_object('id', i.id, 'name', i.name, 'links', " SERVER_LINKS ")::text, NULL::text"
+/* Two columns: the 2.1 detail document, and its optional members as
+ * "k":v,... text (OS-EXT-SRV-ATTR:* for admins, fault in ERROR), which
+ * reply_docs() splices in before the closing brace. */
+#define SERVER_DETAIL_DOC                                                                                                                                    \
+    "json_build_object("                                                                                                                                     \
+    "'id', i.id, 'name', i.name, 'links', " SERVER_LINKS ", "                                                                                                \
+    "'status', " SERVER_STATUS ", "                                                                                                                          \
+    "'tenant_id', i.project_id, 'user_id', i.user_id, 'metadata', i.metadata, "                                                                              \
+    "'hostId', CASE WHEN i.host IS NULL THEN '' "                                                                                                            \
+    "          ELSE encode(sha224(convert_to(i.project_id || i.host, 'UTF8')), 'hex') END, "                                                                 \
+    "'image', CASE WHEN i.image_id = '' THEN to_json(''::text) "                                                                                             \
+    "         ELSE json_build_object('id', i.image_id, 'links', json_build_array("                                                                           \
+    "              json_build_object('rel', 'bookmark', "                                                                                                    \
+    "                                'href', $1 || '/compute/images/' || i.image_id))) END, "                                                                \
+    "'flavor', json_build_object('id', i.flavor_id, 'links', json_build_array("                                                                              \
+    "          json_build_object('rel', 'bookmark', "                                                                                                        \
+    "                            'href', $1 || '/compute/flavors/' || i.flavor_id))), "                                                                      \
+    "'created', " SERVER_TS("i.created_at") ", 'updated', " SERVER_TS(                                                                                       \
+        "i.updated_at") ", "                                                                                                                                 \
+                        "'addresses', '{}'::json, 'accessIPv4', i.access_ipv4, 'accessIPv6', i.access_ipv6, "                                                \
+                        "'progress', 0, 'OS-DCF:diskConfig', 'MANUAL', 'key_name', i.key_name, "                                                             \
+                        "'security_groups', json_build_array(json_build_object('name', 'default')), "                                                        \
+                        "'OS-SRV-USG:launched_at', " SERVER_TS(                                                                                              \
+                            "i.launched_at") ", "                                                                                                            \
+                                             "'OS-SRV-USG:terminated_at', " SERVER_TS(                                                                       \
+                                                 "i.terminated_at") ", "                                                                                     \
+                                                                    "'OS-EXT-AZ:availability_zone', coalesce(i.availability_zone, 'nova'), "                 \
+                                                                    "'OS-EXT-STS:vm_state', i.vm_state, 'OS-EXT-STS:task_state', i.task_state, "             \
+                                                                    "'OS-EXT-STS:power_state', i.power_state, "                                              \
+                                                                    "'os-extended-volumes:volumes_attached', '[]'::json, 'config_drive', '')::text, "        \
+                                                                    "nullif(concat_ws(',', "                                                                 \
+                                                                    "  CASE WHEN $2 = 't' THEN left(substr(json_build_object("                               \
+                                                                    "      'OS-EXT-SRV-ATTR:host', i.host, 'OS-EXT-SRV-ATTR:hypervisor_hostname', i.node, "  \
+                                                                    "      'OS-EXT-SRV-ATTR:instance_name', 'nube-' || i.id)::text, 2), -1) END, "           \
+                                                                    "  CASE WHEN i.fault IS NOT NULL AND i.vm_state IN ('error', 'deleted') "                \
+                                                                    "  THEN left(substr(json_build_object('fault', json_build_object("                       \
+                                                                    "      'code', CASE WHEN jsonb_typeof(i.fault->'code') = 'number' THEN i.fault->'code' " \
+                                                                    "                   ELSE '500'::jsonb END, "                                             \
+                                                                    "      'message', coalesce(i.fault->>'message', 'Unknown error'), "                      \
+                                                                    "      'created', coalesce(i.fault->>'created', " SERVER_TS(                             \
+                                                                        "i.updated_at") ")))::text, 2), "                                                    \
+                                                                                        "    -1) END), '')"
 
 static const char *
 vm_state_of_status(const char *status)
@@ -68,23 +116,6 @@ row_str(const json_t *row, const char *key)
     return json_string_value(json_object_get(row, key));
 }
 
-/* Nova's hostId: sha224(project_id + host), hex; "" without a host. */
-static json_t *
-host_id(const char *project, const char *host)
-{
-    if (!host)
-        return json_string("");
-    char *in = xasprintf("%s%s", project, host);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(in, strlen(in), md, &n, EVP_sha224(), NULL);
-    free(in);
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-    for (unsigned i = 0; i < n; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    return json_string(hex);
-}
-
 static json_t *
 json_text(const char *s, json_t *dflt)
 {
@@ -95,74 +126,63 @@ json_text(const char *s, json_t *dflt)
     return v;
 }
 
-static json_t *
-server_json(struct api_req *req, const json_t *row, bool detail)
+/* Reply @prefix + @docs (texts joined by commas) + @suffix, as JSON: the
+ * bodies PostgreSQL rendered are sent as they are (what api_reply_json does
+ * with a serialised tree). */
+static void
+reply_docs(struct api_req *req, int status, const char *prefix, const PGresult *res,
+           const char *suffix)
 {
-    const char *id = row_str(row, "id");
-    json_t *s = json_pack("{s:s,s:O,s:o}", "id", id, "name", json_object_get(row, "name"), "links",
-                          compute_links(req, "servers/%s", id));
-    if (!detail)
-        return s;
-    const char *vm_state = row_str(row, "vm_state"), *task = row_str(row, "task_state");
-    const char *host = row_str(row, "host"), *image = row_str(row, "image_id");
-    json_object_set_new(s, "status", json_string(server_status(vm_state, task)));
-    json_object_set(s, "tenant_id", json_object_get(row, "project_id"));
-    json_object_set(s, "user_id", json_object_get(row, "user_id"));
-    json_object_set_new(s, "metadata", json_text(row_str(row, "metadata"), json_object()));
-    json_object_set_new(s, "hostId", host_id(row_str(row, "project_id"), host));
-    json_object_set_new(s, "image",
-                        image && *image ? json_pack("{s:s,s:o}", "id", image, "links",
-                                                    compute_links(req, "images/%s", image))
-                                        : json_string(""));
-    const char *flavor = row_str(row, "flavor_id");
-    char *fhref = api_req_url(req, COMPUTE_PREFIX "/flavors/%s", flavor);
-    json_object_set_new(
-        s, "flavor",
-        json_pack("{s:s,s:[{s:s,s:s}]}", "id", flavor, "links", "rel", "bookmark", "href", fhref));
-    free(fhref);
-    json_object_set_new(s, "created", compute_time(row_str(row, "created")));
-    json_object_set_new(s, "updated", compute_time(row_str(row, "updated")));
-    json_object_set_new(s, "addresses", json_object());
-    json_object_set(s, "accessIPv4", json_object_get(row, "access_ipv4"));
-    json_object_set(s, "accessIPv6", json_object_get(row, "access_ipv6"));
-    json_object_set_new(s, "progress", json_integer(0));
-    json_object_set_new(s, "OS-DCF:diskConfig", json_string("MANUAL"));
-    json_object_set(s, "key_name", json_object_get(row, "key_name"));
-    json_object_set_new(s, "security_groups", json_pack("[{s:s}]", "name", "default"));
-    json_object_set_new(s, "OS-SRV-USG:launched_at", compute_time(row_str(row, "launched_at")));
-    json_object_set_new(s, "OS-SRV-USG:terminated_at", compute_time(row_str(row, "terminated_at")));
-    const char *az = row_str(row, "availability_zone");
-    json_object_set_new(s, "OS-EXT-AZ:availability_zone", json_string(az ? az : "nova"));
-    json_object_set(s, "OS-EXT-STS:vm_state", json_object_get(row, "vm_state"));
-    json_object_set(s, "OS-EXT-STS:task_state", json_object_get(row, "task_state"));
-    json_object_set(s, "OS-EXT-STS:power_state", json_object_get(row, "power_state"));
-    json_object_set_new(s, "os-extended-volumes:volumes_attached", json_array());
-    json_object_set_new(s, "config_drive", json_string(""));
-    if (compute_is_admin(req)) {
-        json_object_set(s, "OS-EXT-SRV-ATTR:host", json_object_get(row, "host"));
-        json_object_set(s, "OS-EXT-SRV-ATTR:hypervisor_hostname", json_object_get(row, "node"));
-        char *iname = xasprintf("nube-%s", id);
-        json_object_set_new(s, "OS-EXT-SRV-ATTR:instance_name", json_string(iname));
-        free(iname);
+    size_t plen = strlen(prefix), slen = strlen(suffix), n = plen + slen + 1;
+    int rows = PQntuples(res);
+    for (int r = 0; r < rows; r++)
+        n += (size_t)PQgetlength(res, r, 0) + (size_t)PQgetlength(res, r, 1) + 2;
+    char *out = xmalloc(n), *w = out;
+    memcpy(w, prefix, plen);
+    w += plen;
+    for (int r = 0; r < rows; r++) {
+        if (r)
+            *w++ = ',';
+        /* the document, and when column 1 is not NULL its extra members
+         * ("a":1,"b":2, without braces) before the closing brace */
+        size_t l = (size_t)PQgetlength(res, r, 0);
+        memcpy(w, PQgetvalue(res, r, 0), l);
+        w += l;
+        if (!PQgetisnull(res, r, 1) && l > 0 && w[-1] == '}') {
+            size_t e = (size_t)PQgetlength(res, r, 1);
+            w[-1] = ',';
+            memcpy(w, PQgetvalue(res, r, 1), e);
+            w += e;
+            *w++ = '}';
+        }
     }
-    json_t *fault = json_text(row_str(row, "fault"), NULL);
-    if (fault && (strcmp(vm_state, "error") == 0 || strcmp(vm_state, "deleted") == 0)) {
-        json_t *code = json_object_get(fault, "code");
-        json_t *msg = json_object_get(fault, "message");
-        json_t *created = json_object_get(fault, "created");
-        json_object_set_new(
-            s, "fault",
-            json_pack("{s:I,s:s,s:O}", "code",
-                      json_is_integer(code) ? json_integer_value(code) : 500, "message",
-                      json_is_string(msg) ? json_string_value(msg) : "Unknown error", "created",
-                      created && json_is_string(created) ? created
-                                                         : json_object_get(row, "updated")));
-        json_t *details = json_object_get(fault, "details");
-        if (json_is_string(details))
-            json_object_set(json_object_get(s, "fault"), "details", details);
+    memcpy(w, suffix, slen);
+    w += slen;
+    *w = '\0';
+    api_reply_json(req, status, NULL);
+    req->resp_body = out;
+    req->resp_len = (size_t)(w - out);
+}
+
+/* Render the live server @id ({"server": ...}) for the caller. */
+static int
+reply_server(struct api_req *req, PGconn *conn, const char *id, struct err *err)
+{
+    const char *p[] = {req->srv->cfg.public_url, compute_is_admin(req) ? "t" : "f", id,
+                       req->ctx.project_id};
+    PGresult *res = db_exec(conn,
+                            "SELECT " SERVER_DETAIL_DOC " FROM instance i WHERE i.id = $3::uuid "
+                            "AND i.deleted_at IS NULL AND ($2 = 't' OR i.project_id = $4)",
+                            4, p, err);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return err_set(err, ERR_NOT_FOUND, "Instance %s could not be found.", id);
     }
-    json_decref(fault);
-    return s;
+    reply_docs(req, 200, "{\"server\":", res, "}");
+    PQclear(res);
+    return 0;
 }
 
 json_t *
@@ -254,39 +274,53 @@ list_servers_common(struct api_req *req, bool detail, struct err *err)
         if (!found)
             return err_set(err, ERR_INVALID, "marker [%s] not found", marker);
     }
-    char down[24], lim[24];
-    snprintf(down, sizeof(down), "%ld", req->srv->cfg.service_down_time);
+    char lim[24];
     snprintf(lim, sizeof(lim), "%lld", limit);
-    const char *p[] = {down, project, name, vm_state, image, flavor, since, marker, lim, host};
-    json_t *rows = db_compute_rows(
-        conn,
-        "SELECT " SERVER_COLS " FROM instance i WHERE ($2::text IS NULL OR i.project_id = $2) "
-        "AND ($7::timestamptz IS NOT NULL OR i.deleted_at IS NULL) "
-        "AND ($7::timestamptz IS NULL OR i.updated_at >= $7::timestamptz) "
-        "AND ($3::text IS NULL OR strpos(lower(i.name), lower($3)) > 0) "
-        "AND ($4::text IS NULL OR i.vm_state = $4) AND ($5::text IS NULL OR i.image_id = $5) "
-        "AND ($6::text IS NULL OR i.flavor_id = $6) AND ($10::text IS NULL OR i.host = $10) "
-        "AND ($8::uuid IS NULL OR (i.created_at, i.id) < (SELECT created_at, id FROM instance "
-        "WHERE id = $8::uuid)) ORDER BY i.created_at DESC, i.id DESC LIMIT $9::int",
-        10, p, err);
-    if (!rows)
+    const char *p[] = {req->srv->cfg.public_url,
+                       admin ? "t" : "f",
+                       project,
+                       name,
+                       vm_state,
+                       image,
+                       flavor,
+                       since,
+                       marker,
+                       lim,
+                       host};
+#define SERVER_LIST_WHERE                                                                          \
+    " FROM instance i WHERE ($3::text IS NULL OR i.project_id = $3) "                              \
+    "AND $2::text IS NOT NULL /* the summary does not use $2: give it a type */ "                  \
+    "AND ($8::timestamptz IS NOT NULL OR i.deleted_at IS NULL) "                                   \
+    "AND ($8::timestamptz IS NULL OR i.updated_at >= $8::timestamptz) "                            \
+    "AND ($4::text IS NULL OR strpos(lower(i.name), lower($4)) > 0) "                              \
+    "AND ($5::text IS NULL OR i.vm_state = $5) AND ($6::text IS NULL OR i.image_id = $6) "         \
+    "AND ($7::text IS NULL OR i.flavor_id = $7) AND ($11::text IS NULL OR i.host = $11) "          \
+    "AND ($9::uuid IS NULL OR (i.created_at, i.id) < (SELECT created_at, id FROM instance "        \
+    "WHERE id = $9::uuid)) ORDER BY i.created_at DESC, i.id DESC LIMIT $10::int"
+    PGresult *res = db_exec(conn,
+                            detail ? "SELECT " SERVER_DETAIL_DOC ", i.id::text" SERVER_LIST_WHERE
+                                   : "SELECT " SERVER_SUMMARY_DOC ", i.id::text" SERVER_LIST_WHERE,
+                            11, p, err);
+#undef SERVER_LIST_WHERE
+    if (!res)
         return -1;
-    json_t *list = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach (rows, i, row)
-        json_array_append_new(list, server_json(req, row, detail));
-    json_t *body = json_pack("{s:o}", "servers", list);
-    if (api_req_query(req, "limit") && limit > 0 && json_array_size(rows) == (size_t)limit) {
-        const char *last = row_str(json_array_get(rows, limit - 1), "id");
+    int rows = PQntuples(res);
+    char *suffix;
+    if (api_req_query(req, "limit") && limit > 0 && rows == limit) {
         char *href = api_req_url(req, COMPUTE_V21 "/servers%s?limit=%lld&marker=%s",
-                                 detail ? "/detail" : "", limit, last);
-        json_object_set_new(body, "servers_links",
-                            json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
+                                 detail ? "/detail" : "", limit, PQgetvalue(res, rows - 1, 2));
+        json_t *links = json_pack("[{s:s,s:s}]", "rel", "next", "href", href);
+        char *ltxt = json_dumps(links, JSON_COMPACT);
+        suffix = xasprintf("],\"servers_links\":%s}", ltxt);
+        free(ltxt);
+        json_decref(links);
         free(href);
+    } else {
+        suffix = xstrdup("]}");
     }
-    json_decref(rows);
-    api_reply_json(req, 200, body);
+    reply_docs(req, 200, "{\"servers\":[", res, suffix);
+    free(suffix);
+    PQclear(res);
     return 0;
 }
 
@@ -307,13 +341,11 @@ show_server(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0)
         return -1;
+    const char *id = api_req_param(req, "server_id");
+    if (!id_is_uuid(id))
+        return err_set(err, ERR_NOT_FOUND, "Instance %.64s could not be found.", id);
     PGconn *conn = api_req_db(req, err);
-    json_t *row = conn ? compute_server_get(req, conn, api_req_param(req, "server_id"), err) : NULL;
-    if (!row)
-        return -1;
-    api_reply_json(req, 200, json_pack("{s:o}", "server", server_json(req, row, true)));
-    json_decref(row);
-    return 0;
+    return conn ? reply_server(req, conn, id, err) : -1;
 }
 
 static int
@@ -353,12 +385,7 @@ update_server(struct api_req *req, struct err *err)
                "id = $1::uuid",
                4, p, err) < 0)
         return -1;
-    row = compute_server_get(req, conn, id, err);
-    if (!row)
-        return -1;
-    api_reply_json(req, 200, json_pack("{s:o}", "server", server_json(req, row, true)));
-    json_decref(row);
-    return 0;
+    return reply_server(req, conn, id, err);
 }
 
 /* ---- create ---- */
