@@ -12,7 +12,7 @@ THREADS=${2:-2}
 SECONDS_RUN=${3:-10}
 BOOTS=${4:-20}
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-NUBE_SRC=$SRC
+export NUBE_SRC=$SRC
 . "$SRC/tests/lib/services.sh"
 BUILD=$(cd "$BUILD" && pwd)
 for b in api/cloud-api scheduler/cloud-scheduler compute-agent/cloud-compute bench/compute_api_bench; do

@@ -15,8 +15,8 @@ API_BIN=${1:?usage: service_compute.sh CLOUD_API SOURCE_DIR [CLOUD_SCHEDULER CLO
 SRC=${2:?usage: service_compute.sh CLOUD_API SOURCE_DIR [CLOUD_SCHEDULER CLOUD_COMPUTE]}
 SCHED_BIN=${3:-}
 AGENT_BIN=${4:-}
-NUBE_SRC=$SRC
-# shellcheck source=../lib/services.sh
+export NUBE_SRC=$SRC
+# shellcheck source=tests/lib/services.sh
 . "$SRC/tests/lib/services.sh"
 
 command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
@@ -252,6 +252,7 @@ if [ "$REAL" = 1 ]; then
 fi
 expect 404 itemNotFound "hypervisor by a non-integer id is 404" GET /compute/v2.1/os-hypervisors/hv1
 
+# shellcheck disable=SC2317 # called through check
 wait_status() { # wait_status SERVER STATUS SECONDS
     local s
     for _ in $(seq 1 $(($3 * 5))); do
