@@ -62,8 +62,8 @@ static int
 ensure_flavors(PGconn *conn, struct err *err)
 {
     static const char *const flavors[][5] = {
-        {"42", "m1.nano", "128", "1", "0"},     {"1", "m1.tiny", "512", "1", "1"},
-        {"2", "m1.small", "2048", "1", "20"},   {"3", "m1.medium", "4096", "2", "40"},
+        {"42", "m1.nano", "128", "1", "0"},   {"1", "m1.tiny", "512", "1", "1"},
+        {"2", "m1.small", "2048", "1", "20"}, {"3", "m1.medium", "4096", "2", "40"},
         {"4", "m1.large", "8192", "4", "80"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(flavors); i++) {

@@ -18,20 +18,34 @@
 
 /* Every resource family's routes. A new family adds its table here. */
 const struct api_route_table *const api_tables[] = {
-    &identity_discovery_routes, &identity_tokens_routes,
-    &identity_domains_routes,   &identity_projects_routes,
-    &identity_users_routes,     &identity_roles_routes,
+    &identity_discovery_routes,
+    &identity_tokens_routes,
+    &identity_domains_routes,
+    &identity_projects_routes,
+    &identity_users_routes,
+    &identity_roles_routes,
     &identity_catalog_routes,
     /* compute (api/compute.h): literal paths before {id} ones */
-    &compute_versions_routes,   &compute_flavors_routes,
-    &compute_keypairs_routes,   &compute_servers_routes,
-    &compute_actions_routes,    &compute_metadata_routes,
-    &compute_limits_routes,     &compute_hypervisors_routes,
-    &compute_services_routes,   &compute_az_routes,
-    &compute_server_groups_routes, &compute_images_routes,
+    &compute_versions_routes,
+    &compute_flavors_routes,
+    &compute_keypairs_routes,
+    &compute_servers_routes,
+    &compute_actions_routes,
+    &compute_metadata_routes,
+    &compute_limits_routes,
+    &compute_hypervisors_routes,
+    &compute_services_routes,
+    &compute_az_routes,
+    &compute_server_groups_routes,
+    &compute_images_routes,
     /* image (api/image_api.h) */
-    &image_versions_routes, &image_schemas_routes, &image_images_routes, &image_upload_routes,
-    &image_tags_routes, &image_members_routes, &image_actions_routes,
+    &image_versions_routes,
+    &image_schemas_routes,
+    &image_images_routes,
+    &image_upload_routes,
+    &image_tags_routes,
+    &image_members_routes,
+    &image_actions_routes,
     NULL,
 };
 
@@ -127,8 +141,8 @@ api_config_load(const struct config *cfg, struct api_config *c, struct err *err)
         get_long(cfg, "quota", "cores", 20, -1, 1L << 30, &c->quota_cores, err) < 0 ||
         get_long(cfg, "quota", "ram", 51200, -1, 1L << 40, &c->quota_ram, err) < 0 ||
         get_long(cfg, "quota", "key_pairs", 100, -1, 1L << 30, &c->quota_key_pairs, err) < 0 ||
-        get_long(cfg, "quota", "metadata_items", 128, -1, 1L << 30, &c->quota_metadata_items,
-                 err) < 0 ||
+        get_long(cfg, "quota", "metadata_items", 128, -1, 1L << 30, &c->quota_metadata_items, err) <
+            0 ||
         get_long(cfg, "quota", "server_groups", 10, -1, 1L << 30, &c->quota_server_groups, err) <
             0 ||
         get_long(cfg, "quota", "server_group_members", 10, -1, 1L << 30,
