@@ -89,20 +89,4 @@ json_t *db_image_member_set(PGconn *conn, const char *id, const char *member, co
 /* 1 removed, 0 not a member. */
 int db_image_member_remove(PGconn *conn, const char *id, const char *member, struct err *err);
 
-/* ---- for the compute API (docs/compute-flow.md, build_instance) ---- */
-
-/* Resolve @image_id for an instance of @who's project into the objects that
- * `build_instance` carries: *image = {id, name, checksum, disk_format,
- * container_format, size, min_disk, min_ram, properties, location}, with
- * location "file://@store_dir/<id>". When the image is a PV one (an aki image,
- * or one whose properties name kernel_id), *kernel and *ramdisk are resolved
- * the same way from its kernel_id / ramdisk_id (an aki image is its own
- * kernel); otherwise they are set to NULL. *vm_mode is the image's vm_mode
- * property, else "xen" for a PV image, else "hvm" (static storage).
- * ERR_NOT_FOUND: the image (or its kernel/ramdisk) is unknown or not visible;
- * ERR_CONFLICT: it is not active. Caller decrefs the three objects. */
-int db_image_resolve_for_boot(PGconn *conn, const char *store_dir, const char *image_id,
-                              const struct db_image_viewer *who, json_t **image, json_t **kernel,
-                              json_t **ramdisk, const char **vm_mode, struct err *err);
-
 #endif

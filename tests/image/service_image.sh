@@ -7,10 +7,7 @@
 # between two projects, members, interrupted and oversized uploads, and the
 # memory an upload costs.
 #
-#   service_image.sh CLOUD_API_BINARY SOURCE_DIR [IMAGE_RESOLVE_BINARY]
-#
-# With the image_resolve probe, it also checks db_image_resolve_for_boot()
-# (the compute API's image, kernel and ramdisk for build_instance).
+#   service_image.sh CLOUD_API_BINARY SOURCE_DIR
 #
 # Exit 0 when every check passed, 1 otherwise, 77 (skip) when PostgreSQL,
 # curl or the openstack CLI is missing.
@@ -18,7 +15,6 @@ set -u
 
 API_BIN=${1:?usage: service_image.sh CLOUD_API_BINARY SOURCE_DIR}
 SRC=${2:?usage: service_image.sh CLOUD_API_BINARY SOURCE_DIR}
-RESOLVE_BIN=${3:-}
 NUBE_SRC=$SRC
 # shellcheck source=tests/lib/services.sh
 . "$SRC/tests/lib/services.sh"
@@ -397,39 +393,6 @@ check "cloud-api RSS grew by less than 32 MB during a 200 MB download" test $(($
 rm -f "$TMP/img4" "$TMP/big"
 
 # ---- resolving images for a boot (docs/compute-flow.md build_instance) ----
-if [ -n "$RESOLVE_BIN" ]; then
-    head -c 100000 /dev/urandom >"$TMP/initrd"
-    head -c 200000 /dev/urandom >"$TMP/kernel"
-    RD=$(osc image create --public --disk-format ari --container-format ari --file "$TMP/initrd" pv-initrd -f value -c id)
-    KN=$(osc image create --public --disk-format aki --container-format aki --file "$TMP/kernel" \
-        --property ramdisk_id="$RD" pv-kernel -f value -c id)
-    ROOT=$(osc image create --public --disk-format raw --container-format bare --file "$TMP/initrd" \
-        --property kernel_id="$KN" --property ramdisk_id="$RD" --property hw_disk_bus=virtio pv-root -f value -c id)
-    HVM=$(osc image create --disk-format raw --container-format bare --file "$TMP/initrd" \
-        --property vm_mode=hvm hvm-disk -f value -c id)
-    DEMO=$(osc project show demo -f value -c id)
-    resolve() { "$RESOLVE_BIN" "$NUBE_TEST_PG_CONNINFO" "$STORE" "$@" >"$BODY"; }
-    resolve "$KN" "$DEMO" 0
-    check "an aki image boots by itself: kernel = itself, its ramdisk_id resolved, vm_mode xen" \
-        test "$(json "b['kernel']['id'], b['ramdisk']['id'], b['vm_mode'], b['image']['location']")" = "('$KN', '$RD', 'xen', 'file://$STORE/$KN')"
-    check "the boot objects carry checksum and disk_format" \
-        test "$(json "b['ramdisk']['checksum'], b['ramdisk']['disk_format']")" = "('$(md5sum <"$TMP/initrd" | cut -d' ' -f1)', 'ari')"
-    resolve "$ROOT" "$DEMO" 0
-    check "a root disk naming kernel_id/ramdisk_id: both resolved, properties passed" \
-        test "$(json "b['kernel']['id'], b['ramdisk']['id'], b['vm_mode'], b['image']['properties']['hw_disk_bus']")" = "('$KN', '$RD', 'xen', 'virtio')"
-    resolve "$HVM" "$ADMIN_PROJECT" 0
-    check "an hvm image: no kernel or ramdisk" test "$(json "b['kernel'], b['ramdisk'], b['vm_mode']")" = "(None, None, 'hvm')"
-    resolve "$HVM" "$DEMO" 0
-    check "another project's shared image does not resolve (not found)" test "$(json "b['error']")" = "not found"
-    resolve "$HVM" "$DEMO" 1
-    check "an admin resolves it" test "$(json "b['vm_mode']")" = hvm
-    resolve "$ID3" "$ADMIN_PROJECT" 0
-    check "an active image with vm_mode unset and no kernel is hvm" test "$(json "b['vm_mode']")" = hvm
-    req POST /image/v2/images -H 'Content-Type: application/json' -d '{"name":"empty","disk_format":"raw","container_format":"bare"}'
-    resolve "$(json "b['id']")" "$ADMIN_PROJECT" 0
-    check "a queued image does not resolve (conflict)" test "$(json "b['error']")" = conflict
-fi
-
 # ---- delete ----
 check "openstack image set --unprotected" osc image set --unprotected img1
 check "openstack image delete img1" osc image delete img1
