@@ -46,12 +46,11 @@ state_action(struct api_req *req, const char *id, const struct action *act, cons
     snprintf(cur, sizeof(cur), "%s", cur_task ? cur_task : "None");
     json_decref(row);
     const char *p[] = {id, task, allowed};
-    json_t *upd =
-        db_compute_rows(conn,
-                        "UPDATE instance SET task_state = $2, updated_at = now() WHERE "
-                        "id = $1::uuid AND deleted_at IS NULL AND host IS NOT NULL AND "
-                        "vm_state = ANY($3::text[]) AND task_state IS NULL RETURNING host",
-                        3, p, err);
+    json_t *upd = db_query_json(conn,
+                                "UPDATE instance SET task_state = $2, updated_at = now() WHERE "
+                                "id = $1::uuid AND deleted_at IS NULL AND host IS NOT NULL AND "
+                                "vm_state = ANY($3::text[]) AND task_state IS NULL RETURNING host",
+                                3, p, err);
     if (!upd)
         return -1;
     if (json_array_size(upd) != 1) {

@@ -22,7 +22,7 @@ az_common(struct api_req *req, bool detail, struct err *err)
     char down[24];
     snprintf(down, sizeof(down), "%ld", req->srv->cfg.service_down_time);
     const char *p[] = {down};
-    json_t *rows = db_compute_rows(
+    json_t *rows = db_query_json(
         conn,
         "SELECT availability_zone AS zone, host, enabled, " COMPUTE_HOST_UP_SQL(1) " AS up, " COMPUTE_TS_SQL(
             "coalesce(last_heartbeat, updated_at)") " AS updated_at FROM compute_node "

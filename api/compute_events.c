@@ -82,7 +82,7 @@ apply_update(PGconn *conn, json_t *args, struct err *err)
     int rc = -1;
     if (db_begin(conn, err) < 0)
         goto out;
-    json_t *rows = db_compute_rows(
+    json_t *rows = db_query_json(
         conn,
         "UPDATE instance SET vm_state = $3, task_state = $4, power_state = $5::int, state_seq = "
         "$6::bigint, fault = CASE WHEN $7::jsonb IS NULL THEN fault ELSE $7::jsonb || "
@@ -167,7 +167,7 @@ apply_heartbeat(PGconn *conn, json_t *args, json_t **casts, struct err *err)
         return err_prefix(err, "host_heartbeat from %s", host);
     }
     /* instances the host runs that it should not (deleted, or someone else's) */
-    json_t *stray = db_compute_rows(
+    json_t *stray = db_query_json(
         conn,
         "SELECT x AS id FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof($1::jsonb->"
         "'instances') = 'array' THEN $1::jsonb->'instances' ELSE '[]' END) x WHERE x ~ "

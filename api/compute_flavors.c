@@ -95,7 +95,7 @@ list_flavors_common(struct api_req *req, bool detail, struct err *err)
         json_decref(m);
     }
     const char *p[] = {req->ctx.project_id, admin ? "t" : "f", pub, ram, disk, marker, lim};
-    json_t *rows = db_compute_rows(
+    json_t *rows = db_query_json(
         conn,
         desc ? "SELECT " FLAVOR_COLS " FROM flavor f WHERE " FLAVOR_VISIBLE
                " AND ($3 = '-1' OR f.is_public = ($3 = '1')) AND f.memory_mb >= $4::bigint"
@@ -271,7 +271,7 @@ static json_t *
 specs_of(PGconn *conn, const char *id, struct err *err)
 {
     const char *p[] = {id};
-    json_t *rows = db_compute_rows(
+    json_t *rows = db_query_json(
         conn, "SELECT key, value FROM flavor_extra_spec WHERE flavor_id = $1 ORDER BY key", 1, p,
         err);
     if (!rows)

@@ -25,7 +25,7 @@ hv_rows(struct api_req *req, PGconn *conn, const char *where, const char *arg, s
     snprintf(down, sizeof(down), "%ld", req->srv->cfg.service_down_time);
     const char *p[] = {down, arg};
     char *sql = xasprintf("SELECT " HV_COLS " FROM compute_node n WHERE %s ORDER BY n.id", where);
-    json_t *rows = db_compute_rows(conn, sql, arg ? 2 : 1, p, err);
+    json_t *rows = db_query_json(conn, sql, arg ? 2 : 1, p, err);
     free(sql);
     return rows;
 }
@@ -219,10 +219,10 @@ search_common(struct api_req *req, bool servers, struct err *err)
         json_t *h = hv_json(row, false);
         if (servers) {
             const char *p[] = {json_string_value(json_object_get(row, "host"))};
-            json_t *insts = db_compute_rows(conn,
-                                            "SELECT id::text AS uuid, name FROM instance WHERE "
-                                            "host = $1 AND deleted_at IS NULL ORDER BY created_at",
-                                            1, p, err);
+            json_t *insts = db_query_json(conn,
+                                          "SELECT id::text AS uuid, name FROM instance WHERE "
+                                          "host = $1 AND deleted_at IS NULL ORDER BY created_at",
+                                          1, p, err);
             if (!insts) {
                 json_decref(h);
                 json_decref(list);

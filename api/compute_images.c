@@ -82,7 +82,7 @@ list_common(struct api_req *req, bool detail, struct err *err)
     char lim[24];
     snprintf(lim, sizeof(lim), "%lld", limit);
     const char *p[] = {req->ctx.project_id, compute_is_admin(req) ? "t" : "f", marker, lim, name};
-    json_t *rows = db_compute_rows(
+    json_t *rows = db_query_json(
         conn,
         IMG_SQL "AND ($3::uuid IS NULL OR (created_at, id) > (SELECT created_at, id FROM image "
                 "WHERE id = $3::uuid)) AND ($5::text IS NULL OR name = $5) ORDER BY created_at, "

@@ -151,7 +151,7 @@ list_keypairs(struct api_req *req, struct err *err)
     if (!conn)
         return -1;
     const char *p[] = {req->ctx.user_id};
-    json_t *rows = db_compute_rows(
+    json_t *rows = db_query_json(
         conn, "SELECT name, public_key, fingerprint FROM keypair WHERE user_id = $1 ORDER BY name",
         1, p, err);
     if (!rows)

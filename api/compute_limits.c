@@ -72,7 +72,7 @@ limits_of(struct api_req *req, PGconn *conn, const char *project, long long out[
     for (int q = 0; q < COMPUTE_QUOTA__LAST; q++)
         out[q] = quota_default(&req->srv->cfg, (enum compute_quota)q);
     const char *p[] = {project};
-    json_t *rows = db_compute_rows(
+    json_t *rows = db_query_json(
         conn, "SELECT resource, hard_limit FROM quota WHERE project_id = $1", 1, p, err);
     if (!rows)
         return -1;

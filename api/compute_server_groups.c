@@ -37,7 +37,7 @@ list_groups(struct api_req *req, struct err *err)
     if (!conn)
         return -1;
     const char *p[] = {req->ctx.project_id, compute_is_admin(req) && all == 1 ? "t" : "f"};
-    json_t *rows = db_compute_rows(
+    json_t *rows = db_query_json(
         conn, GROUP_SQL "WHERE $2 = 't' OR g.project_id = $1 ORDER BY g.created_at", 2, p, err);
     if (!rows)
         return -1;

@@ -266,7 +266,7 @@ list_servers_common(struct api_req *req, bool detail, struct err *err)
     }
     if (marker) {
         const char *mp[] = {marker};
-        json_t *m = db_compute_rows(conn, "SELECT 1 FROM instance WHERE id = $1::uuid", 1, mp, err);
+        json_t *m = db_query_json(conn, "SELECT 1 FROM instance WHERE id = $1::uuid", 1, mp, err);
         if (!m)
             return -1;
         bool found = json_array_size(m) > 0;
@@ -660,7 +660,7 @@ create_server(struct api_req *req, struct err *err)
     }
     if (a.az) {
         const char *zp[] = {a.az};
-        json_t *z = db_compute_rows(
+        json_t *z = db_query_json(
             conn, "SELECT 1 FROM compute_node WHERE availability_zone = $1 LIMIT 1", 1, zp, err);
         if (!z)
             goto cleanup;

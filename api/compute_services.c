@@ -30,7 +30,7 @@ list_services(struct api_req *req, struct err *err)
     char down[24];
     snprintf(down, sizeof(down), "%ld", req->srv->cfg.service_down_time);
     const char *p[] = {down, host};
-    json_t *rows = db_compute_rows(
+    json_t *rows = db_query_json(
         conn,
         "SELECT id, host, availability_zone AS zone, CASE WHEN enabled THEN 'enabled' ELSE "
         "'disabled' END AS status, CASE WHEN " COMPUTE_HOST_UP_SQL(

@@ -4,24 +4,12 @@
 #include <stdlib.h>
 
 #include "db.h"
-#include "identity.h"
-
-json_t *
-db_compute_rows(PGconn *conn, const char *sql, int n, const char *const *params, struct err *err)
-{
-    PGresult *res = db_exec(conn, sql, n, params, err);
-    if (!res)
-        return NULL;
-    json_t *rows = db_rows_json(res);
-    PQclear(res);
-    return rows;
-}
 
 json_t *
 db_compute_one(PGconn *conn, const char *what, const char *key, const char *sql, int n,
                const char *const *params, struct err *err)
 {
-    json_t *rows = db_compute_rows(conn, sql, n, params, err);
+    json_t *rows = db_query_json(conn, sql, n, params, err);
     if (!rows)
         return NULL;
     json_t *row = json_array_get(rows, 0);

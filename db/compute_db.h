@@ -1,7 +1,7 @@
 /* Compute tables (db/migrations/0002_compute.sql): generic row readers the
- * compute API families use with their own parameterised statements. Rows come
- * back as db_rows_json() objects (column names as keys, booleans and integers
- * typed, SQL NULL as null). */
+ * compute API families use with their own parameterised statements (with
+ * db_query_json() from db.h). Rows come back as db_rows_json() objects (column names as keys,
+ * booleans and integers typed, SQL NULL as null). */
 #ifndef NUBE_DB_COMPUTE_H
 #define NUBE_DB_COMPUTE_H
 
@@ -10,9 +10,6 @@
 
 #include "error.h"
 
-/* Every row of a statement as an array of objects. */
-json_t *db_compute_rows(PGconn *conn, const char *sql, int n, const char *const *params,
-                        struct err *err);
 /* The one row of a statement; NULL with ERR_NOT_FOUND ("@what @key could not
  * be found.", Nova's wording) when there is none. */
 json_t *db_compute_one(PGconn *conn, const char *what, const char *key, const char *sql, int n,

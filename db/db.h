@@ -3,6 +3,7 @@
 #ifndef NUBE_DB_H
 #define NUBE_DB_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 
@@ -38,6 +39,13 @@ void db_rollback(PGconn *conn);
 /* Value of row @row, column @col, or NULL when SQL NULL. */
 const char *db_get(const PGresult *res, int row, int col);
 bool db_get_bool(const PGresult *res, int row, int col);
+
+/* Every row of @res as an array of JSON objects: column names as keys,
+ * booleans and integers typed, SQL NULL as null, everything else a string. */
+json_t *db_rows_json(const PGresult *res);
+/* db_exec, with the rows as db_rows_json() gives them. */
+json_t *db_query_json(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                      struct err *err);
 
 /* ---- migrations (db/migrations/NNNN_name.sql) ---- */
 

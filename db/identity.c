@@ -8,65 +8,12 @@
 
 #include "db.h"
 
-/* PostgreSQL type oids (catalog/pg_type.h is a server header). */
-#define DB_OID_BOOL 16
-#define DB_OID_INT8 20
-#define DB_OID_INT2 21
-#define DB_OID_INT4 23
-
-json_t *
-db_rows_json(const PGresult *res)
-{
-    json_t *rows = json_array();
-    int nrows = PQntuples(res), ncols = PQnfields(res);
-    for (int r = 0; r < nrows; r++) {
-        json_t *row = json_object();
-        for (int c = 0; c < ncols; c++) {
-            json_t *v;
-            if (PQgetisnull(res, r, c)) {
-                v = json_null();
-            } else {
-                const char *s = PQgetvalue(res, r, c);
-                switch (PQftype(res, c)) {
-                case DB_OID_BOOL:
-                    v = json_boolean(s[0] == 't');
-                    break;
-                case DB_OID_INT2:
-                case DB_OID_INT4:
-                case DB_OID_INT8:
-                    v = json_integer(strtoll(s, NULL, 10));
-                    break;
-                default:
-                    v = json_string(s);
-                    /* the server only sends valid UTF-8 text; be safe anyway */
-                    if (!v)
-                        v = json_null();
-                }
-            }
-            json_object_set_new(row, PQfname(res, c), v);
-        }
-        json_array_append_new(rows, row);
-    }
-    return rows;
-}
-
-static json_t *
-db_query_rows(PGconn *conn, const char *sql, int n, const char *const *params, struct err *err)
-{
-    PGresult *res = db_exec(conn, sql, n, params, err);
-    if (!res)
-        return NULL;
-    json_t *rows = db_rows_json(res);
-    PQclear(res);
-    return rows;
-}
-
 /* The single row of a query, or NULL with ERR_NOT_FOUND naming @what. */
 static json_t *
 db_query_one(PGconn *conn, const char *what, const char *key, const char *sql, int n,
              const char *const *params, struct err *err)
 {
-    json_t *rows = db_query_rows(conn, sql, n, params, err);
+    json_t *rows = db_query_json(conn, sql, n, params, err);
     if (!rows)
         return NULL;
     json_t *row = json_array_get(rows, 0);
@@ -126,7 +73,7 @@ json_t *
 db_domain_list(PGconn *conn, const char *name, struct err *err)
 {
     const char *p[] = {name};
-    return db_query_rows(conn,
+    return db_query_json(conn,
                          "SELECT " DOMAIN_COLS " FROM domain WHERE ($1::text IS NULL OR name = $1)"
                          " ORDER BY name",
                          1, p, err);
@@ -165,7 +112,7 @@ json_t *
 db_project_list(PGconn *conn, const char *name, const char *domain_id, int enabled, struct err *err)
 {
     const char *p[] = {name, domain_id, db_tristate(enabled)};
-    return db_query_rows(conn,
+    return db_query_json(conn,
                          "SELECT " PROJECT_COLS " FROM project p"
                          " WHERE ($1::text IS NULL OR p.name = $1)"
                          " AND ($2::text IS NULL OR p.domain_id = $2)"
@@ -177,7 +124,7 @@ json_t *
 db_project_list_for_user(PGconn *conn, const char *user_id, struct err *err)
 {
     const char *p[] = {user_id};
-    return db_query_rows(conn,
+    return db_query_json(conn,
                          "SELECT DISTINCT " PROJECT_COLS " FROM project p"
                          " JOIN role_assignment a ON a.project_id = p.id"
                          " WHERE a.user_id = $1 ORDER BY p.name, p.id",
@@ -243,7 +190,7 @@ json_t *
 db_user_list(PGconn *conn, const char *name, const char *domain_id, int enabled, struct err *err)
 {
     const char *p[] = {name, domain_id, db_tristate(enabled)};
-    return db_query_rows(conn,
+    return db_query_json(conn,
                          "SELECT " USER_COLS " FROM identity_user u"
                          " WHERE ($1::text IS NULL OR u.name = $1)"
                          " AND ($2::text IS NULL OR u.domain_id = $2)"
@@ -322,7 +269,7 @@ json_t *
 db_role_list(PGconn *conn, const char *name, struct err *err)
 {
     const char *p[] = {name};
-    return db_query_rows(conn,
+    return db_query_json(conn,
                          "SELECT " ROLE_COLS " FROM role WHERE ($1::text IS NULL OR name = $1)"
                          " ORDER BY name",
                          1, p, err);
@@ -388,7 +335,7 @@ db_assignment_list(PGconn *conn, const char *user_id, const char *project_id, co
                    struct err *err)
 {
     const char *p[] = {user_id, project_id, role_id};
-    return db_query_rows(
+    return db_query_json(
         conn,
         "SELECT a.user_id, u.name AS user_name, u.domain_id AS user_domain_id,"
         " ud.name AS user_domain_name, a.project_id, p.name AS project_name,"
@@ -409,7 +356,7 @@ json_t *
 db_assignment_roles(PGconn *conn, const char *user_id, const char *project_id, struct err *err)
 {
     const char *p[] = {user_id, project_id};
-    return db_query_rows(
+    return db_query_json(
         conn,
         "SELECT r.id, r.name FROM role_assignment a JOIN role r ON r.id = a.role_id"
         " WHERE a.user_id = $1 AND a.project_id = $2 ORDER BY r.name, r.id",
@@ -421,7 +368,7 @@ db_assignment_roles(PGconn *conn, const char *user_id, const char *project_id, s
 json_t *
 db_catalog_list(PGconn *conn, struct err *err)
 {
-    return db_query_rows(conn,
+    return db_query_json(conn,
                          "SELECT s.id AS service_id, s.type, s.name, e.id AS endpoint_id,"
                          " e.interface, e.region, e.url FROM catalog_service s"
                          " JOIN catalog_endpoint e ON e.service_id = s.id"
@@ -432,7 +379,7 @@ db_catalog_list(PGconn *conn, struct err *err)
 json_t *
 db_service_list(PGconn *conn, struct err *err)
 {
-    return db_query_rows(conn,
+    return db_query_json(conn,
                          "SELECT id, type, name, description, enabled FROM catalog_service"
                          " ORDER BY type",
                          0, NULL, err);
@@ -471,7 +418,7 @@ db_service_delete(PGconn *conn, const char *id, struct err *err)
 json_t *
 db_endpoint_list(PGconn *conn, struct err *err)
 {
-    return db_query_rows(conn,
+    return db_query_json(conn,
                          "SELECT " ENDPOINT_COLS " FROM catalog_endpoint"
                          " ORDER BY service_id, interface, region",
                          0, NULL, err);
@@ -547,7 +494,7 @@ db_revocation_list(PGconn *conn, int64_t after_id, struct err *err)
     char after[32];
     snprintf(after, sizeof(after), "%" PRId64, after_id);
     const char *p[] = {after};
-    return db_query_rows(conn,
+    return db_query_json(conn,
                          "SELECT id, audit_id, user_id, project_id,"
                          " ((extract(epoch FROM issued_before) * 1000000)::numeric(20,0))::bigint"
                          " AS issued_before_us FROM revocation_event WHERE id > $1::bigint"

@@ -16,9 +16,6 @@
 
 #include "error.h"
 
-/* Every row of @res as an array of objects (see above). */
-json_t *db_rows_json(const PGresult *res);
-
 /* ---- domains ---- */
 json_t *db_domain_get(PGconn *conn, const char *id, struct err *err);
 json_t *db_domain_find(PGconn *conn, const char *name, struct err *err);

@@ -1,5 +1,6 @@
 /* Parameterised statements and transactions, with SQLSTATEs mapped to the
  * project's error codes. */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,4 +82,58 @@ db_get_bool(const PGresult *res, int row, int col)
 {
     const char *v = db_get(res, row, col);
     return v && v[0] == 't';
+}
+
+/* PostgreSQL type oids (catalog/pg_type.h is a server header). */
+#define DB_OID_BOOL 16
+#define DB_OID_INT8 20
+#define DB_OID_INT2 21
+#define DB_OID_INT4 23
+
+json_t *
+db_rows_json(const PGresult *res)
+{
+    json_t *rows = json_array();
+    int nrows = PQntuples(res), ncols = PQnfields(res);
+    for (int r = 0; r < nrows; r++) {
+        json_t *row = json_object();
+        for (int c = 0; c < ncols; c++) {
+            json_t *v;
+            if (PQgetisnull(res, r, c)) {
+                v = json_null();
+            } else {
+                const char *s = PQgetvalue(res, r, c);
+                switch (PQftype(res, c)) {
+                case DB_OID_BOOL:
+                    v = json_boolean(s[0] == 't');
+                    break;
+                case DB_OID_INT2:
+                case DB_OID_INT4:
+                case DB_OID_INT8:
+                    v = json_integer(strtoll(s, NULL, 10));
+                    break;
+                default:
+                    v = json_string(s);
+                    /* the server only sends valid UTF-8 text; be safe anyway */
+                    if (!v)
+                        v = json_null();
+                }
+            }
+            json_object_set_new(row, PQfname(res, c), v);
+        }
+        json_array_append_new(rows, row);
+    }
+    return rows;
+}
+
+json_t *
+db_query_json(PGconn *conn, const char *sql, int nparams, const char *const *params,
+              struct err *err)
+{
+    PGresult *res = db_exec(conn, sql, nparams, params, err);
+    if (!res)
+        return NULL;
+    json_t *rows = db_rows_json(res);
+    PQclear(res);
+    return rows;
 }
