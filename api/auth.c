@@ -6,16 +6,20 @@
  * when it changes an assignment or a role, so a change made here takes effect
  * at once and one made by another cloud-api process within the TTL. Roles are
  * not embedded in the token: a role removed from a user must stop counting
- * before the token expires. */
+ * before the token expires. Every identity write this process serves clears
+ * the role and token body caches before its handler runs and again when it has
+ * finished (the write barrier, token_cache.h). */
 #include <pthread.h>
 #include <string.h>
 
 #include "db.h"
 #include "identity.h"
+#include "keystone.h"
 #include "log.h"
 #include "mem.h"
 #include "policy.h"
 #include "server.h"
+#include "token_cache.h"
 
 #define ROLE_CACHE_SLOTS 4096
 /* cached alongside the role bits: the user holds at least one role there */
@@ -28,9 +32,13 @@ struct role_entry {
     int64_t expires_us;
 };
 
+/* The role cache also carries the token body cache (token_cache.h): both
+ * hold what the database says about identities, are cleared together and obey
+ * the same generation and write barrier. */
 struct role_cache {
     pthread_mutex_t lock;
     long ttl_s;
+    struct token_cache *tokens;
     struct role_entry slots[ROLE_CACHE_SLOTS];
 };
 
@@ -40,7 +48,14 @@ role_cache_new(long ttl_s)
     struct role_cache *c = xzalloc(sizeof(*c));
     pthread_mutex_init(&c->lock, NULL);
     c->ttl_s = ttl_s;
+    c->tokens = token_cache_new(TOKEN_CACHE_MAX_BYTES, ttl_s);
     return c;
+}
+
+struct token_cache *
+role_cache_tokens(struct role_cache *rc)
+{
+    return rc->tokens;
 }
 
 void
@@ -49,16 +64,25 @@ role_cache_free(struct role_cache *c)
     if (!c)
         return;
     pthread_mutex_destroy(&c->lock);
+    token_cache_free(c->tokens);
     free(c);
 }
 
-void
-role_cache_clear(struct role_cache *c)
+static void
+role_cache_clear_slots(struct role_cache *c)
 {
     pthread_mutex_lock(&c->lock);
     for (int i = 0; i < ROLE_CACHE_SLOTS; i++)
         c->slots[i].expires_us = 0;
     pthread_mutex_unlock(&c->lock);
+}
+
+void
+role_cache_clear(struct role_cache *c)
+{
+    /* the generation first: a role read before this clear is not stored */
+    token_cache_clear(c->tokens);
+    role_cache_clear_slots(c);
 }
 
 static unsigned
@@ -92,16 +116,50 @@ role_cache_get(struct role_cache *c, const char *user_id, const char *project_id
 
 static void
 role_cache_put(struct role_cache *c, const char *user_id, const char *project_id, int64_t now,
-               unsigned roles)
+               unsigned roles, uint64_t gen)
 {
     unsigned slot = role_slot(user_id, project_id);
     pthread_mutex_lock(&c->lock);
+    /* under c->lock, which role_cache_clear() takes after bumping the
+     * generation: a row read before a clear is refused or cleared */
+    if (!token_cache_fill_allowed(c->tokens, gen, now)) {
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
     struct role_entry *e = &c->slots[slot];
     strlcpy_n(e->user_id, user_id, sizeof(e->user_id));
     strlcpy_n(e->project_id, project_id, sizeof(e->project_id));
     e->roles = roles;
     e->expires_us = now + (int64_t)c->ttl_s * 1000000;
     pthread_mutex_unlock(&c->lock);
+}
+
+/* A request that may change what a token body or a role lookup shows: any
+ * write to the identity API but token issue and revocation (the revocation
+ * list handles those). */
+static bool
+identity_write(const struct api_req *req)
+{
+    static const struct api_route_table *const tables[] = {
+        &identity_domains_routes, &identity_projects_routes, &identity_users_routes,
+        &identity_roles_routes,   &identity_catalog_routes,
+    };
+    if (!req->method || strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0 ||
+        strcmp(req->method, "OPTIONS") == 0)
+        return false;
+    for (size_t i = 0; i < ARRAY_SIZE(tables); i++)
+        if (req->match.table == tables[i])
+            return true;
+    return false;
+}
+
+/* Before the handler of an identity write: forget cached bodies and roles, and
+ * store none until this thread's next request (token_cache.h). */
+static void
+identity_write_begin(struct role_cache *c, int64_t now)
+{
+    token_cache_write_begin(c->tokens, now);
+    role_cache_clear_slots(c);
 }
 
 int
@@ -111,6 +169,8 @@ api_auth_token(struct api_req *req, const char *token, struct api_ctx *ctx, stru
     struct api_server *srv = req->srv;
     memset(ctx, 0, sizeof(*ctx));
     int64_t now = api_now_us();
+    /* the previous request on this thread has finished: end its write barrier */
+    token_cache_checkpoint(srv->roles->tokens);
     if (!token || !*token)
         return err_set(err, ERR_UNAUTHORIZED, "The request you have made requires authentication.");
     if (token_open(&srv->keys, token, now, p, err) < 0)
@@ -124,6 +184,7 @@ api_auth_token(struct api_req *req, const char *token, struct api_ctx *ctx, stru
                        "revoked.");
     unsigned roles = 0;
     if (p->project_id[0] && !role_cache_get(srv->roles, p->user_id, p->project_id, now, &roles)) {
+        uint64_t gen = token_cache_generation(srv->roles->tokens);
         PGconn *conn = api_req_db(req, err);
         if (!conn)
             return -1;
@@ -140,7 +201,7 @@ api_auth_token(struct api_req *req, const char *token, struct api_ctx *ctx, stru
             roles |= ROLE_SOME;
         json_decref(rows);
         roles = policy_roles_imply(roles);
-        role_cache_put(srv->roles, p->user_id, p->project_id, now, roles);
+        role_cache_put(srv->roles, p->user_id, p->project_id, now, roles, gen);
     }
     /* a project-scoped token stops working when its last role there goes */
     if (p->project_id[0] && !(roles & ROLE_SOME))
@@ -154,5 +215,7 @@ api_auth_token(struct api_req *req, const char *token, struct api_ctx *ctx, stru
     token_audit_str(p->audit, ctx->audit_id);
     ctx->roles = roles;
     ctx->is_admin = (roles & API_ROLE_ADMIN) != 0;
+    if (identity_write(req))
+        identity_write_begin(srv->roles, now);
     return 0;
 }

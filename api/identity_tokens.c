@@ -1,15 +1,18 @@
 /* /v3/auth/tokens: issue (password and token methods; project-scoped or
  * unscoped), validate (GET, HEAD), revoke (DELETE); and /v3/auth/catalog,
  * /v3/auth/projects for the caller's own token. */
+#include <microhttpd.h>
 #include <pthread.h>
 #include <string.h>
 
 #include "db.h"
 #include "identity.h"
+#include "json.h"
 #include "keystone.h"
 #include "mem.h"
 #include "policy.h"
 #include "server.h"
+#include "token_cache.h"
 
 static const char unauthorized[] = "The request you have made requires authentication.";
 
@@ -222,6 +225,53 @@ auth_scope(PGconn *conn, const json_t *auth, const struct token_payload *parent,
     return 0;
 }
 
+/* Reply with the serialized @text (taken), as api_reply_json() would. */
+static void
+reply_text(struct api_req *req, int status, char *text, size_t len)
+{
+    api_reply_empty(req, status);
+    req->resp_body = text;
+    req->resp_len = len;
+    req->content_type = "application/json";
+}
+
+/* ?nocatalog, with or without a value (keystoneclient sends it bare). */
+static bool
+want_nocatalog(const struct api_req *req)
+{
+    const char *v = NULL;
+    size_t len = 0;
+    return req->conn && MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, "nocatalog",
+                                                      strlen("nocatalog"), &v, &len) == MHD_YES;
+}
+
+static void
+cache_key(const struct api_req *req, const struct token_payload *p, struct token_cache_key *key)
+{
+    memset(key, 0, sizeof(*key));
+    memcpy(key->audit, p->audit, TOKEN_AUDIT_LEN);
+    key->nocatalog = want_nocatalog(req);
+}
+
+/* The serialized token body of @p read from the database, stored in the
+ * token cache unless something changed since @gen was read. */
+static char *
+token_body_text(struct api_req *req, PGconn *conn, const struct token_payload *p, uint64_t gen,
+                size_t *len, struct err *err)
+{
+    struct token_cache_key key;
+    cache_key(req, p, &key);
+    json_t *body = keystone_token_body(req, conn, p, key.nocatalog, err);
+    if (!body)
+        return NULL;
+    char *text = json_dump_compact(body);
+    json_decref(body);
+    *len = strlen(text);
+    token_cache_put(role_cache_tokens(req->srv->roles), &key, text, *len, p->expires_us, gen,
+                    api_now_us());
+    return text;
+}
+
 static int
 post_tokens(struct api_req *req, struct err *err)
 {
@@ -249,6 +299,10 @@ post_tokens(struct api_req *req, struct err *err)
             return err_set(err, ERR_UNAUTHORIZED,
                            "Attempted to authenticate with an unsupported method.");
     }
+    /* a public route: the auth middleware did not run on this request */
+    struct token_cache *cache = role_cache_tokens(req->srv->roles);
+    token_cache_checkpoint(cache);
+    uint64_t gen = token_cache_generation(cache);
     PGconn *conn = api_req_db(req, err);
     if (!conn)
         return -1;
@@ -268,12 +322,13 @@ post_tokens(struct api_req *req, struct err *err)
     char *token = token_seal(&req->srv->keys, &p, err);
     if (!token)
         return -1;
-    json_t *resp = keystone_token_body(req, conn, &p, api_req_query(req, "nocatalog") != NULL, err);
-    if (!resp) {
+    size_t len;
+    char *text = token_body_text(req, conn, &p, gen, &len, err);
+    if (!text) {
         free(token);
         return auth_fail(err, NULL);
     }
-    api_reply_json(req, 201, resp);
+    reply_text(req, 201, text, len);
     api_reply_header(req, "X-Subject-Token", token);
     free(token);
     return 0;
@@ -303,22 +358,31 @@ validate(struct api_req *req, bool head, struct err *err)
 {
     struct token_payload p;
     const char *subject;
+    /* revocation and policy are checked first, on every request */
     if (open_subject(req, &p, &subject, err) < 0)
         return -1;
-    PGconn *conn = api_req_db(req, err);
-    if (!conn)
-        return -1;
-    json_t *body = keystone_token_body(req, conn, &p, api_req_query(req, "nocatalog") != NULL, err);
-    if (!body) {
-        if (err->code == ERR_NOT_FOUND)
-            err_set(err, ERR_NOT_FOUND, "Could not find token: %s", err->msg);
-        return -1;
+    struct token_cache *cache = role_cache_tokens(req->srv->roles);
+    struct token_cache_key key;
+    cache_key(req, &p, &key);
+    size_t len;
+    char *text = token_cache_get(cache, &key, api_now_us(), &len);
+    if (!text) {
+        uint64_t gen = token_cache_generation(cache);
+        PGconn *conn = api_req_db(req, err);
+        if (!conn)
+            return -1;
+        text = token_body_text(req, conn, &p, gen, &len, err);
+        if (!text) {
+            if (err->code == ERR_NOT_FOUND)
+                err_set(err, ERR_NOT_FOUND, "Could not find token: %s", err->msg);
+            return -1;
+        }
     }
     if (head) {
-        json_decref(body);
+        free(text);
         api_reply_empty(req, 200);
     } else {
-        api_reply_json(req, 200, body);
+        reply_text(req, 200, text, len);
     }
     api_reply_header(req, "X-Subject-Token", subject);
     return 0;
@@ -353,6 +417,8 @@ delete_tokens(struct api_req *req, struct err *err)
     token_audit_str(p.audit, audit);
     if (revoke_add(req->srv, conn, audit, NULL, NULL, err) < 0)
         return -1;
+    /* the revocation list already refuses it; free the memory too */
+    token_cache_drop(role_cache_tokens(req->srv->roles), p.audit);
     api_reply_empty(req, 204);
     return 0;
 }

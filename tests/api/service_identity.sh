@@ -180,18 +180,19 @@ check "openstack role list shows admin, member, reader" \
     bash -c "[ \"\$(openstack role list -f value -c Name 2>/dev/null | sort | tr '\n' ' ')\" = 'admin member reader ' ]"
 check "openstack domain list" bash -c "openstack domain list -f value 2>/dev/null | grep -q '^default Default True'"
 check "openstack endpoint list" bash -c "openstack endpoint list -f value 2>/dev/null | grep -q identity"
-check "openstack service create --name nova compute" osc service create --name nova compute
-check "openstack endpoint create compute public" \
-    osc endpoint create --region RegionOne compute public http://localhost:8774/v2.1
-if osc endpoint create --region RegionOne compute public http://localhost:8774/v2.1; then
+# placement: a type bootstrap registers only when [catalog] names it
+check "openstack service create --name placement placement" osc service create --name placement placement
+check "openstack endpoint create placement public" \
+    osc endpoint create --region RegionOne placement public http://localhost:8778
+if osc endpoint create --region RegionOne placement public http://localhost:8778; then
     bad "a duplicate endpoint was accepted"
 else
     check "duplicate endpoint: 409" grep -q "HTTP 409" "$TMP/osc.err"
 fi
-check "a new token's catalog lists compute" bash -c "openstack catalog list -f value -c Type 2>/dev/null | grep -qx compute"
-check "openstack endpoint delete" bash -c "openstack endpoint delete \$(openstack endpoint list --service compute -f value -c ID 2>/dev/null)"
-check "openstack service delete compute" osc service delete compute
-check "compute is gone from the catalog" bash -c "! openstack catalog list -f value -c Type 2>/dev/null | grep -qx compute"
+check "a new token's catalog lists placement" bash -c "openstack catalog list -f value -c Type 2>/dev/null | grep -qx placement"
+check "openstack endpoint delete" bash -c "openstack endpoint delete \$(openstack endpoint list --service placement -f value -c ID 2>/dev/null)"
+check "openstack service delete placement" osc service delete placement
+check "placement is gone from the catalog" bash -c "! openstack catalog list -f value -c Type 2>/dev/null | grep -qx placement"
 DEMO_ID=$(openstack project show demo -f value -c id 2>/dev/null)
 ALICE_ID=$(openstack user show alice -f value -c id 2>/dev/null)
 
@@ -245,6 +246,30 @@ check "validation body equals the issue body" \
 check "X-Subject-Token echoed" test "$(header X-Subject-Token)" = "$ADMIN_TOKEN"
 req HEAD /v3/auth/tokens -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $ADMIN_TOKEN" -I
 check "HEAD /v3/auth/tokens is 200" test "$STATUS" = 200
+req GET /v3/auth/tokens -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $ADMIN_TOKEN"
+check "validated again (from the token cache): still equal to the issue body" \
+    python3 -c "import json,sys; sys.exit(json.load(open('$TMP/issued.json')) != json.load(open('$BODY')))"
+req GET "/v3/auth/tokens?nocatalog" -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $ADMIN_TOKEN"
+check "?nocatalog is cached apart: no catalog" test "$STATUS:$(json "'catalog' in b['token']")" = "200:False"
+req GET /v3/auth/tokens -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $ADMIN_TOKEN"
+check "and the full body still has it" test "$STATUS:$(json "'catalog' in b['token']")" = "200:True"
+
+# a catalog change made here shows in validation bodies at once (the cache is warm)
+catalog_types() { # the service types in a validation of the admin token
+    req GET /v3/auth/tokens -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $ADMIN_TOKEN"
+    json "' '.join(sorted(s['type'] for s in b['token']['catalog']))"
+}
+req POST /v3/services -H "X-Auth-Token: $ADMIN_TOKEN" -d '{"service":{"type":"placement","name":"placement"}}'
+PLACEMENT_ID=$(json "b['service']['id']")
+req POST /v3/endpoints -H "X-Auth-Token: $ADMIN_TOKEN" \
+    -d '{"endpoint":{"service_id":"'"$PLACEMENT_ID"'","interface":"public","region":"RegionOne","url":"http://localhost:8778"}}'
+PLACEMENT_EP=$(json "b['endpoint']['id']")
+check "an endpoint created here: the next validation lists it" \
+    bash -c "[[ ' $(catalog_types) ' == *' placement '* ]]"
+req DELETE "/v3/endpoints/$PLACEMENT_EP" -H "X-Auth-Token: $ADMIN_TOKEN"
+req DELETE "/v3/services/$PLACEMENT_ID" -H "X-Auth-Token: $ADMIN_TOKEN"
+check "deleted here: the next validation no longer lists it" \
+    bash -c "[[ ' $(catalog_types) ' != *' placement '* ]]"
 
 # alice's token: the $(project_id)s of the catalog is filled with her project
 issue '{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$ALICE_ID"'","password":"s3cret"}}},"scope":{"project":{"id":"'"$DEMO_ID"'"}}}}'
@@ -271,6 +296,10 @@ check "token method rescopes to a project" \
 # revokes the rescoped token (same audit chain)
 issue "$AUTH_ADMIN"
 VICTIM=$TOKEN
+for _ in 1 2; do # warm: served from the token cache
+    req GET /v3/auth/tokens -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $VICTIM"
+done
+check "the victim validates before its revocation" test "$STATUS" = 200
 req DELETE /v3/auth/tokens -H "X-Auth-Token: $ADMIN_TOKEN" -H "X-Subject-Token: $VICTIM"
 check "DELETE /v3/auth/tokens is 204" test "$STATUS" = 204
 check "204 has no body" test ! -s "$BODY"
@@ -344,8 +373,16 @@ as_alice_pw() {
 check "openstack role create auditor" osc role create auditor -f value -c id
 AUDITOR_ID=$(openstack role show auditor -f value -c id 2>/dev/null)
 expect_error POST /v3/roles 409 "duplicate role" -H "X-Auth-Token: $T" -d '{"role":{"name":"auditor"}}'
+token_roles() { # token_roles TOKEN: the role names in its validation by the admin, or the status
+    req GET /v3/auth/tokens -H "X-Auth-Token: $T" -H "X-Subject-Token: $1"
+    if [ "$STATUS" = 200 ]; then json "','.join(sorted(r['name'] for r in b['token']['roles']))"; else echo "$STATUS"; fi
+}
+check "alice's token shows role member (and is now cached)" test "$(token_roles "$ALICE_TOKEN")" = member
+check "cached" test "$(token_roles "$ALICE_TOKEN")" = member
 req PUT "/v3/projects/$DEMO_ID/users/$ALICE_ID/roles/$AUDITOR_ID" -H "X-Auth-Token: $T"
 check "PUT grant is 204" test "$STATUS" = 204
+check "a role granted here shows in her token's body at once" \
+    test "$(token_roles "$ALICE_TOKEN")" = auditor,member
 req PUT "/v3/projects/$DEMO_ID/users/$ALICE_ID/roles/$AUDITOR_ID" -H "X-Auth-Token: $T"
 check "PUT grant again is 204 (idempotent)" test "$STATUS" = 204
 req HEAD "/v3/projects/$DEMO_ID/users/$ALICE_ID/roles/$AUDITOR_ID" -H "X-Auth-Token: $T" -I
@@ -353,6 +390,13 @@ check "HEAD grant is 204" test "$STATUS" = 204
 req GET "/v3/role_assignments?user.id=$ALICE_ID&scope.project.id=$DEMO_ID" -H "X-Auth-Token: $T"
 check "GET /v3/role_assignments lists member and auditor" test "$(json "len(b['role_assignments'])")" = 2
 check "openstack role delete auditor" osc role delete auditor
+check "a role deleted here leaves her token's body at once" test "$(token_roles "$ALICE_TOKEN")" = member
+project_name_now() { req GET /v3/auth/tokens -H "X-Auth-Token: $T" -H "X-Subject-Token: $ALICE_TOKEN"; json "b['token']['project']['name']"; }
+req PATCH "/v3/projects/$DEMO_ID" -H "X-Auth-Token: $T" -d '{"project":{"name":"demo-renamed"}}'
+check "a project renamed here: the cached body shows the new name at once" \
+    test "$(project_name_now)" = demo-renamed
+req PATCH "/v3/projects/$DEMO_ID" -H "X-Auth-Token: $T" -d '{"project":{"name":"demo"}}'
+check "and renamed back" test "$(project_name_now)" = demo
 req HEAD "/v3/projects/$DEMO_ID/users/$ALICE_ID/roles/$AUDITOR_ID" -H "X-Auth-Token: $T" -I
 check "HEAD grant of a deleted role is 404" test "$STATUS" = 404
 expect_error PUT "/v3/projects/$DEMO_ID/users/$ALICE_ID/roles/nosuchrole" 404 "grant of an unknown role" -H "X-Auth-Token: $T"
@@ -375,12 +419,16 @@ issue '{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$
 ALICE_TOKEN=$TOKEN
 req GET /v3/projects -H "X-Auth-Token: $ALICE_TOKEN"
 check "alice's fresh token works" test "$STATUS" = 200
+check "and validates (cached since its issue)" test "$(token_roles "$ALICE_TOKEN")" = member
 check "openstack role remove --project demo --user alice member" osc role remove --project demo --user alice member
+check "her last role removed here: validation is 404 at once" test "$(token_roles "$ALICE_TOKEN")" = 404
 expect_error GET /v3/projects 401 "token of a user whose last role went" -H "X-Auth-Token: $ALICE_TOKEN"
 check "role add back" osc role add --project demo --user alice member
 issue '{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$ALICE_ID"'","password":"s3cret"}}},"scope":{"project":{"id":"'"$DEMO_ID"'"}}}}'
 ALICE_TOKEN=$TOKEN
+check "alice's new token validates (cached)" test "$(token_roles "$ALICE_TOKEN")" = member
 check "openstack user set --disable alice" osc user set --disable alice
+check "a disabled user's cached token: validation is 404" test "$(token_roles "$ALICE_TOKEN")" = 404
 expect_error GET /v3/projects 401 "token of a disabled user" -H "X-Auth-Token: $ALICE_TOKEN"
 expect_error POST /v3/auth/tokens 401 "a disabled user cannot authenticate" \
     -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$ALICE_ID"'","password":"s3cret"}}}}}'
