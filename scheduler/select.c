@@ -162,7 +162,10 @@ sched_select(const struct sched_host *hosts, int n_hosts, const struct sched_spe
                 char why[SCHED_WHY_MAX];
                 why[0] = '\0';
                 conf->filters[f]->fn(host, spec, ctx, why, sizeof(why));
-                snprintf(res->example[f], SCHED_WHY_MAX, "host %s: %s", host->host, why);
+                /* an example for the log: cutting a long one short is fine */
+                int n = snprintf(res->example[f], SCHED_WHY_MAX, "host %s: ", host->host);
+                if (n >= 0 && n < SCHED_WHY_MAX)
+                    strlcpy_n(res->example[f] + n, why, SCHED_WHY_MAX - (size_t)n);
             }
             continue;
         }
