@@ -422,17 +422,25 @@ image_get(struct api_req *req, PGconn *conn, const char *id, struct err *err)
     return row;
 }
 
-/* The boot object of an image (the contract's `image`/`kernel`/`ramdisk`). */
+/* The boot object of an image (the contract's `image`/`kernel`/`ramdisk`).
+ * Its location is the image store's file (all-in-one), or with [image]
+ * compute_url Glance's download URL and the caller's token, as Nova hands
+ * Glance the user's context. */
 static json_t *
 boot_object(struct api_req *req, const json_t *img)
 {
     const char *id = row_str(img, "id");
+    const char *curl = req->srv->cfg.image_compute_url;
     json_t *props = json_text(row_str(img, "properties"), json_object());
-    char *loc = xasprintf("file://%s/%s", req->srv->cfg.image_store_dir, id);
+    char *loc = curl[0] ? xasprintf("%s/v2/images/%s/file", curl, id)
+                        : xasprintf("file://%s/%s", req->srv->cfg.image_store_dir, id);
     json_t *o = json_pack("{s:s,s:s,s:o,s:s}", "id", id, "disk_format",
                           row_str(img, "disk_format") ? row_str(img, "disk_format") : "raw",
                           "properties", props, "location", loc);
     free(loc);
+    const char *token = api_req_header(req, "X-Auth-Token");
+    if (curl[0] && token)
+        json_object_set_new(o, "token", json_string(token));
     if (row_str(img, "checksum"))
         json_object_set(o, "checksum", json_object_get(img, "checksum"));
     return o;

@@ -41,6 +41,9 @@ struct api_config {
     /* [image] (api/image_api.h; store_dir is also where the compute API's
      * file:// image locations point) */
     char image_store_dir[1024];
+    /* [image] compute_url: Glance as compute hosts reach it; "" = they read
+     * the image store through file:// (all-in-one) */
+    char image_compute_url[512]; /* no trailing slash */
     long image_max_size; /* [image] max_image_size: bytes an upload may hold */
 };
 

@@ -32,9 +32,10 @@ struct compute_config {
     char *availability_zone;
     char *domain_type; /* auto, kvm, qemu (or any type the hypervisor lists) */
     char *qemu_img;
-    char *powercap_dir; /* /sys/class/powercap */
-    char *proc_dir;     /* /proc */
-    char *my_ip;        /* the host's address for the cloud (Nova's my_ip), may be "" */
+    char *powercap_dir;        /* /sys/class/powercap */
+    char *proc_dir;            /* /proc */
+    char *my_ip;               /* the host's address for the cloud (Nova's my_ip), may be "" */
+    char *hypervisor_hostname; /* the node's name in os-hypervisors (default: the hostname) */
     long libvirt_connect_timeout_s;
     long heartbeat_interval_s;
     long shutdown_timeout_s;

@@ -4,7 +4,6 @@
  * of the instances it hosts. */
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "agent.h"
 #include "bus.h"
@@ -56,12 +55,9 @@ agent_heartbeat_build(struct agent *a, double now_mono)
     json_t *types = json_array();
     for (size_t i = 0; i < a->ndomain_types; i++)
         json_array_append_new(types, json_string(a->domain_types[i]));
-    char hostname[256] = "";
-    gethostname(hostname, sizeof(hostname) - 1);
-
     json_t *hb = json_object();
     json_object_set_new(hb, "host", json_string(a->cfg.host));
-    json_object_set_new(hb, "hypervisor_hostname", json_string(hostname));
+    json_object_set_new(hb, "hypervisor_hostname", json_string(a->cfg.hypervisor_hostname));
     json_object_set_new(hb, "hypervisor_type", json_string(a->caps.hypervisor_type));
     json_object_set_new(hb, "hypervisor_version",
                         json_integer((json_int_t)a->caps.hypervisor_version));

@@ -59,6 +59,7 @@ compute_config_load(struct compute_config *c, const struct config *cfg, struct e
     c->powercap_dir = xstrdup(get(cfg, "powercap_dir", "/sys/class/powercap"));
     c->proc_dir = xstrdup(get(cfg, "proc_dir", "/proc"));
     c->my_ip = xstrdup(get(cfg, "my_ip", ""));
+    c->hypervisor_hostname = xstrdup(get(cfg, "hypervisor_hostname", hostname));
     if (get_long(cfg, "heartbeat_interval", 10, 1, 3600, &c->heartbeat_interval_s, err) < 0 ||
         get_long(cfg, "libvirt_connect_timeout", 60, 0, 3600, &c->libvirt_connect_timeout_s, err) <
             0 ||
@@ -98,6 +99,7 @@ compute_config_free(struct compute_config *c)
         return;
     free(c->host);
     free(c->libvirt_uri);
+    free(c->hypervisor_hostname);
     free(c->instances_dir);
     free(c->image_cache_dir);
     free(c->availability_zone);
