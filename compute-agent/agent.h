@@ -91,7 +91,7 @@ enum agent_result agent_dispatch(struct agent *a, const char *method, const json
 bool agent_method_is_call(const char *method);
 /* Build the domain XML of a record's spec and define it (used by start after
  * a lost definition, and by reconcile). */
-int agent_define(struct agent *a, struct agent_record *r, struct err *err);
+int agent_define(struct agent *a, struct agent_record *r, const json_t *msg, struct err *err);
 
 /* ---- reconcile.c ---- */
 /* Compare libvirt's domains with the records: report every state that

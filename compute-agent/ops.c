@@ -88,12 +88,31 @@ domain_power(struct agent *a, const char *name, bool *exists, bool *saved)
     return d.power_state;
 }
 
+/* The download tokens of @msg's images (the instance object of the message in
+ * hand, which the record on disk never holds) onto @inst's, by image id. */
+static void
+take_tokens(struct compute_instance *inst, const json_t *msg)
+{
+    struct compute_image *imgs[] = {&inst->image, &inst->kernel, &inst->ramdisk};
+    static const char *const keys[] = {"image", "kernel", "ramdisk"};
+    for (size_t i = 0; i < ARRAY_SIZE(imgs); i++) {
+        const json_t *o = json_get_obj(msg, keys[i]);
+        const char *token = json_get_str(o, "token"), *id = json_get_str(o, "id");
+        if (token && id && imgs[i]->id && strcmp(id, imgs[i]->id) == 0) {
+            free(imgs[i]->token);
+            imgs[i]->token = xstrdup(token);
+        }
+    }
+}
+
 int
-agent_define(struct agent *a, struct agent_record *r, struct err *err)
+agent_define(struct agent *a, struct agent_record *r, const json_t *msg, struct err *err)
 {
     struct compute_instance inst;
     if (compute_instance_parse(r->spec, &inst, err) < 0)
         return -1;
+    if (msg)
+        take_tokens(&inst, msg);
     struct disk_config dc = agent_disk_config(a);
     char *kernel = NULL, *initrd = NULL, *image = NULL, *xml = NULL;
     char *disk = agent_instance_file(a, r->id, "disk");
@@ -240,7 +259,7 @@ op_build(struct agent *a, const json_t *args, json_t **reply, struct err *err)
         compute_instance_clear(&inst);
         const char *fault = NULL, *vm_state = r->vm_state;
         if (!exists) {
-            if (agent_define(a, r, &e) < 0)
+            if (agent_define(a, r, json_get_obj(args, "instance"), &e) < 0)
                 fault = e.msg;
             else
                 vm_state = "stopped"; /* defined again, shut off: start_instance runs it */
@@ -265,7 +284,7 @@ op_build(struct agent *a, const json_t *args, json_t **reply, struct err *err)
         return AGENT_RETRY;
     }
     char reason[ERR_MSG_MAX];
-    if (!exists && agent_define(a, r, &e) < 0) {
+    if (!exists && agent_define(a, r, json_get_obj(args, "instance"), &e) < 0) {
         snprintf(reason, sizeof(reason), "%s", e.msg);
         return build_fail(a, id, true, reason);
     }
@@ -342,7 +361,7 @@ prepare(struct agent *a, const json_t *args, const char *id, char name[64], stru
     domain_power(a, name, &exists, NULL);
     if (!exists) {
         log_warn("instance %s: no domain %s: defining it again", id, name);
-        if (agent_define(a, r, err) < 0)
+        if (agent_define(a, r, obj, err) < 0)
             return NULL;
     }
     return r;

@@ -87,7 +87,7 @@ agent_sync(struct agent *a, bool force, struct err *err)
              * forgets, someone's undefine): define it again, shut off. */
             log_warn("instance %s: domain %s is missing: defining it again", r->id, name);
             const char *fault = NULL;
-            if (agent_define(a, r, &e) < 0)
+            if (agent_define(a, r, NULL, &e) < 0)
                 fault = e.msg;
             if (force || fault || strcmp(r->vm_state, "stopped") != 0 ||
                 r->power_state != COMPUTE_POWER_SHUTDOWN) {

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "disk.h"
+#include "image_server.h"
 #include "log.h"
 #include "mem.h"
 
@@ -142,29 +143,12 @@ main(int argc, char **argv)
     free(qc);
 
     /* http: with the token, without it, a missing file */
-    if (argc > 1 && access("/usr/bin/python3", X_OK) == 0) {
-        int pfd[2];
-        CHECK_INT(pipe(pfd), 0);
-        pid_t srv = fork();
-        if (srv == 0) {
-            dup2(pfd[1], 1);
-            close(pfd[0]);
-            char dir[400];
-            snprintf(dir, sizeof(dir), "%s/srv", tmp);
-            execl("/usr/bin/python3", "python3", argv[1], dir, (char *)NULL);
-            _exit(127);
-        }
-        close(pfd[1]);
-        char portbuf[16] = "";
-        ssize_t n = 0; /* read up to the newline; keep the pipe open while it serves */
-        while (n < (ssize_t)sizeof(portbuf) - 1 && !strchr(portbuf, '\n')) {
-            ssize_t r = read(pfd[0], portbuf + n, sizeof(portbuf) - 1 - (size_t)n);
-            if (r <= 0)
-                break;
-            n += r;
-        }
-        int port = n > 0 ? atoi(portbuf) : 0;
-        CHECK(port > 0);
+    char srvdir[400];
+    snprintf(srvdir, sizeof(srvdir), "%s/srv", tmp);
+    int port = 0;
+    pid_t srv = argc > 1 ? image_server_start(argv[1], srvdir, &port) : -1;
+    CHECK(argc < 2 || srv > 0);
+    if (srv > 0) {
         struct compute_image h = {
             .id = (char *)"web", .checksum = md5, .disk_format = (char *)"raw"};
         h.location = xasprintf("http://127.0.0.1:%d/root.raw", port);
@@ -196,9 +180,7 @@ main(int argc, char **argv)
         free(hc);
         free(h.location);
         CHECK(ticks >= 5);
-        kill(srv, SIGTERM);
-        waitpid(srv, NULL, 0);
-        close(pfd[0]);
+        image_server_stop(srv);
         CHECK_INT(files_in(cache), 4); /* root, rootq, web, web3: no partial download */
     }
 

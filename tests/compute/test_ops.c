@@ -13,6 +13,7 @@
 
 #include "agent.h"
 #include "check.h"
+#include "image_server.h"
 #include "json.h"
 #include "log.h"
 #include "mem.h"
@@ -217,9 +218,68 @@ static bool __attribute__((format(printf, 1, 2))) exists(const char *fmt, ...)
 #define BAD1 "aaaaaaaa-0000-4000-8000-000000000001"
 #define BAD2 "aaaaaaaa-0000-4000-8000-000000000002"
 #define GHOST "aaaaaaaa-0000-4000-8000-000000000003"
+#define WEB "aaaaaaaa-0000-4000-8000-000000000004"
+
+/* A file's contents, "" when unreadable (the caller frees). */
+static char *
+slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *s = xcalloc(1, 1 << 16);
+    if (f) {
+        size_t n = fread(s, 1, (1 << 16) - 1, f);
+        s[n] = '\0';
+        fclose(f);
+    }
+    return s;
+}
+
+/* A build whose images come from Glance's download URL with the user's token
+ * (a compute host on another machine than the image store): the token is
+ * used for the download, and never written to the record on disk. */
+static void
+build_over_http(const char *script)
+{
+    int port = 0;
+    pid_t srv = image_server_start(script, tmp, &port);
+    CHECK(srv > 0);
+    if (srv <= 0)
+        return;
+    struct err err = ERR_INIT;
+    char *img = xasprintf("{\"id\": \"web-kernel\", \"disk_format\": \"aki\", \"location\": "
+                          "\"http://127.0.0.1:%d/vmlinuz\", \"token\": \"secret-token\"}",
+                          port);
+    char *ramdisk = xasprintf(", \"ramdisk\": {\"id\": \"web-initrd\", \"disk_format\": \"ari\", "
+                              "\"location\": \"http://127.0.0.1:%d/initrd.img\", "
+                              "\"token\": \"secret-token\"}",
+                              port);
+    char *msg = build_msg(WEB, "xen", img, ramdisk);
+    CHECK_INT(run("build_instance", msg, NULL, &err), AGENT_DONE);
+    CHECK(last_is(WEB, "active", NULL, 1));
+    CHECK(exists("%s/cache/web-kernel-any", tmp));
+    CHECK(exists("%s/cache/web-initrd-any", tmp));
+    char path[600];
+    snprintf(path, sizeof(path), "%s/instances/%s/instance.json", tmp, WEB);
+    char *rec = slurp(path);
+    CHECK(strstr(rec, "web-kernel") != NULL);
+    CHECK(strstr(rec, "secret-token") == NULL);
+    free(rec);
+    image_server_stop(srv);
+    /* a redefinition from the record alone (no token) uses the cache */
+    char name[64];
+    compute_domain_name(WEB, name);
+    CHECK_INT(agent.drv->ops->destroy(agent.drv, name, &err), 0);
+    CHECK_INT(agent.drv->ops->undefine(agent.drv, name, &err), 0);
+    CHECK_INT(cast("start_instance", WEB), AGENT_DONE);
+    CHECK(last_is(WEB, "active", NULL, 1));
+    CHECK_INT(cast("delete_instance", WEB), AGENT_DONE);
+    free(msg);
+    free(img);
+    free(ramdisk);
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
     log_init("test_compute_ops", LOG_LEVEL_WARN, NULL);
     if (access("/usr/bin/qemu-img", X_OK) < 0)
@@ -553,6 +613,9 @@ main(void)
     events_clear();
     CHECK_INT(agent_sync(&agent, false, &err), 0);
     CHECK_INT(nevents, 0);
+
+    if (argc > 1)
+        build_over_http(argv[1]);
 
     CHECK_INT(cast("delete_instance", PV), AGENT_DONE);
     CHECK_INT(cast("delete_instance", HVM1), AGENT_DONE);
