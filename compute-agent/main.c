@@ -14,16 +14,10 @@
 
 #include "agent.h"
 #include "bus.h"
+#include "daemon.h"
 #include "log.h"
 
 static volatile sig_atomic_t stopping;
-
-static void
-on_signal(int sig)
-{
-    (void)sig;
-    stopping = 1;
-}
 
 static int
 emit_bus(void *opaque, const char *topic, const char *method, json_t *args, struct err *err)
@@ -115,36 +109,23 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    struct err err = ERR_INIT;
-    struct config *cfg = config_load(config_path, &err);
-    if (!cfg) {
-        fprintf(stderr, "cloud-compute: %s\n", err.msg);
+    struct config *cfg = daemon_config_load("cloud-compute", config_path);
+    if (!cfg)
         return 1;
-    }
     if (host)
         config_set(cfg, "compute", "host", host);
-    enum log_level level = LOG_LEVEL_INFO;
-    const char *lv = level_arg ? level_arg : config_get(cfg, "log", "level", "info");
-    if (log_level_parse(lv, &level) < 0) {
-        fprintf(stderr, "cloud-compute: unknown log level %s\n", lv);
-        config_free(cfg);
-        return 2;
-    }
-    if (log_init("cloud-compute", level, config_get(cfg, "log", "file", NULL)) < 0) {
-        fprintf(stderr, "cloud-compute: cannot open the log file\n");
+    if (daemon_log_init("cloud-compute", cfg, level_arg, true) < 0) {
         config_free(cfg);
         return 1;
     }
+    struct err err = ERR_INIT;
     struct compute_config cc;
     if (compute_config_load(&cc, cfg, &err) < 0) {
         log_error("%s", err.msg);
         config_free(cfg);
         return 1;
     }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    daemon_signals_catch(&stopping);
 
     int rc = 1;
     struct agent a;

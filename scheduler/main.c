@@ -6,19 +6,13 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "service.h"
 
 static volatile sig_atomic_t stop_signal;
-
-static void
-on_signal(int sig)
-{
-    stop_signal = sig;
-}
 
 static void
 usage(FILE *f)
@@ -119,32 +113,14 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    struct err err = ERR_INIT;
-    struct config *raw = config_load(config_path, &err);
-    if (!raw) {
-        fprintf(stderr, "cloud-scheduler: %s\n", err.msg);
+    struct config *raw = daemon_config_load("cloud-scheduler", config_path);
+    if (!raw)
         return 1;
-    }
-    enum log_level level = LOG_LEVEL_INFO;
-    const char *lvl = config_get(raw, "log", "level", "info");
-    if (log_level_parse(lvl, &level) < 0) {
-        fprintf(stderr, "cloud-scheduler: [log] level: unknown level %s\n", lvl);
+    if (daemon_log_init("cloud-scheduler", raw, NULL, true) < 0) {
         config_free(raw);
         return 1;
     }
-    const char *log_file = config_get(raw, "log", "file", NULL);
-    if (log_init("cloud-scheduler", level, log_file) < 0) {
-        fprintf(stderr, "cloud-scheduler: cannot open log file %s\n", log_file);
-        config_free(raw);
-        return 1;
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    daemon_signals_catch(&stop_signal);
     int rc = run(raw, config_path);
     config_free(raw);
     return rc;

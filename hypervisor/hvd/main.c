@@ -9,12 +9,14 @@
 #include <pwd.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "hvd.h"
 #include "log.h"
 #include "mem.h"
@@ -23,19 +25,12 @@
 static struct hvd_server server;
 
 static void
-on_signal(int sig)
-{
-    (void)sig;
-    server.stop = 1;
-}
-
-static void
 usage(FILE *f)
 {
     fprintf(f, "usage: cloud-hvd [--config FILE] [--socket PATH] [--state-dir DIR]\n"
                "                 [--log-level debug|info|warn|error] [--vmm PATH] [--qemu PATH]\n"
                "Config file section [hvd]: socket, state_dir, vmm, qemu, socket_mode,\n"
-               "qemu_sandbox, start_timeout_ms, monitor_user, log_level, log_file.\n");
+               "qemu_sandbox, start_timeout_ms, monitor_user; section [log]: level, file.\n");
 }
 
 /* cloud-vmm next to this binary's build tree (../vmm/cloud-vmm), else on PATH. */
@@ -86,6 +81,20 @@ monitor_user_resolve(struct hvd_config *cfg, const char *name)
     return 0;
 }
 
+/* [hvd] log_level and log_file were cloud-hvd's own before every daemon read
+ * [log] level and file; configs that still say them keep working. Copies
+ * [hvd] @old to [log] @key unless that is set; true when @old is there. */
+static bool
+log_alias(struct config *cfg, const char *old, const char *key)
+{
+    const char *v = config_get(cfg, "hvd", old, NULL);
+    if (!v)
+        return false;
+    if (!config_get(cfg, "log", key, NULL))
+        config_set(cfg, "log", key, v);
+    return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -99,17 +108,18 @@ main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL;
-    struct config *cfgfile = config_new();
+    const char *config_path = NULL, *level_arg = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "c:s:d:l:v:q:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
             break;
+        case 'l':
+            level_arg = optarg;
+            break;
         case 's':
         case 'd':
-        case 'l':
         case 'v':
         case 'q':
             break; /* applied after the file, so the command line wins */
@@ -125,38 +135,29 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    struct err err = ERR_INIT;
-    if (config_path) {
-        config_free(cfgfile);
-        cfgfile = config_load(config_path, &err);
-        if (!cfgfile) {
-            fprintf(stderr, "cloud-hvd: %s\n", err.msg);
-            return 1;
-        }
-    }
+    struct config *cfgfile = daemon_config_load("cloud-hvd", config_path);
+    if (!cfgfile)
+        return 1;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:s:d:l:v:q:h", opts, NULL)) != -1) {
         const char *key = opt == 's'   ? "socket"
                           : opt == 'd' ? "state_dir"
-                          : opt == 'l' ? "log_level"
                           : opt == 'v' ? "vmm"
                           : opt == 'q' ? "qemu"
                                        : NULL;
         if (key)
             config_set(cfgfile, "hvd", key, optarg);
     }
-
-    enum log_level level = LOG_LEVEL_INFO;
-    const char *lvl = config_get(cfgfile, "hvd", "log_level", "info");
-    if (log_level_parse(lvl, &level) < 0) {
-        fprintf(stderr, "cloud-hvd: unknown log level '%s'\n", lvl);
+    bool deprecated_level = log_alias(cfgfile, "log_level", "level");
+    bool deprecated_file = log_alias(cfgfile, "log_file", "file");
+    if (daemon_log_init("cloud-hvd", cfgfile, level_arg, true) < 0)
         return 1;
-    }
-    if (log_init("cloud-hvd", level, config_get(cfgfile, "hvd", "log_file", NULL)) < 0) {
-        fprintf(stderr, "cloud-hvd: cannot open the log file\n");
-        return 1;
-    }
+    if (deprecated_level)
+        log_warn("[hvd] log_level is deprecated: use [log] level (which wins when both are set)");
+    if (deprecated_file)
+        log_warn("[hvd] log_file is deprecated: use [log] file (which wins when both are set)");
 
+    struct err err = ERR_INIT;
     struct hvd_config cfg = {0};
     cfg.socket_path = xstrdup(config_get(cfgfile, "hvd", "socket", "/run/nube/hvd.sock"));
     cfg.state_dir = xstrdup(config_get(cfgfile, "hvd", "state_dir", "/var/lib/nube/hvd"));
@@ -190,11 +191,7 @@ main(int argc, char **argv)
         }
     }
 
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    daemon_signals_catch(&server.stop);
     signal(SIGHUP, SIG_IGN);
 
     if (server_init(&server, &cfg, &err) < 0) {
