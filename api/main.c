@@ -3,14 +3,14 @@
  *   cloud-api bootstrap --config FILE --admin-password P   (or $NUBE_ADMIN_PASSWORD)
  *   cloud-api rotate-keys --config FILE [--keep N] */
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bootstrap.h"
 #include "compute.h"
+#include "daemon.h"
 #include "log.h"
 #include "server.h"
 
@@ -26,13 +26,15 @@ usage(FILE *f)
 static int
 serve(const struct api_config *cfg)
 {
-    /* signals are taken by sigwait() in this thread only */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* The compute API is always served, and its casts and the events
+     * consumer need a broker: never guess one. */
+    if (!cfg->bus_url[0]) {
+        log_error("cloud-api: [bus] url is not set: set it to the RabbitMQ of the cloud "
+                  "(amqp://user:pass@host:port/vhost)");
+        return 1;
+    }
+    /* signals are taken by daemon_signals_wait() in this thread only */
+    daemon_signals_block();
 
     struct api_server srv;
     struct err err = ERR_INIT;
@@ -47,8 +49,7 @@ serve(const struct api_config *cfg)
     struct compute_events *events = compute_events_start(&srv, &err);
     if (!events)
         log_error("cloud-api: compute events: %s", err.msg);
-    int sig = 0;
-    sigwait(&set, &sig);
+    int sig = daemon_signals_wait();
     log_info("signal %d: finishing in-flight requests, then stopping", sig);
     api_server_stop(&srv);
     compute_events_stop(events);
@@ -94,30 +95,21 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* one-shot commands log to stderr, for the operator who runs them */
+    bool serving = strcmp(cmd, "serve") == 0;
+    struct config *raw = daemon_config_load("cloud-api", config_path);
+    if (!raw)
+        return 1;
+    if (daemon_log_init("cloud-api", raw, NULL, serving) < 0) {
+        config_free(raw);
+        return 1;
+    }
     struct err err = ERR_INIT;
-    struct config *raw = config_load(config_path, &err);
-    if (!raw) {
-        fprintf(stderr, "cloud-api: %s\n", err.msg);
-        return 1;
-    }
-    enum log_level level = LOG_LEVEL_INFO;
-    const char *lvl = config_get(raw, "log", "level", "info");
-    if (log_level_parse(lvl, &level) < 0) {
-        fprintf(stderr, "cloud-api: [log] level: unknown level %s\n", lvl);
-        config_free(raw);
-        return 1;
-    }
-    const char *log_file = strcmp(cmd, "serve") == 0 ? config_get(raw, "log", "file", NULL) : NULL;
-    if (log_init("cloud-api", level, log_file) < 0) {
-        fprintf(stderr, "cloud-api: cannot open log file %s\n", log_file);
-        config_free(raw);
-        return 1;
-    }
     struct api_config cfg;
     int rc = 1;
     if (api_config_load(raw, &cfg, &err) < 0) {
         log_error("cloud-api: %s: %s", config_path, err.msg);
-    } else if (strcmp(cmd, "serve") == 0) {
+    } else if (serving) {
         rc = serve(&cfg);
     } else if (strcmp(cmd, "bootstrap") == 0) {
         if (api_bootstrap(&cfg, raw, admin_password, &err) == 0)

@@ -147,8 +147,7 @@ api_config_load(const struct config *cfg, struct api_config *c, struct err *err)
             0 ||
         get_long(cfg, "quota", "server_group_members", 10, -1, 1L << 30,
                  &c->quota_server_group_members, err) < 0 ||
-        get_str(cfg, "bus", "url", "amqp://guest:guest@127.0.0.1:5672/", c->bus_url,
-                sizeof(c->bus_url), err) < 0 ||
+        get_str(cfg, "bus", "url", NULL, c->bus_url, sizeof(c->bus_url), err) < 0 ||
         get_str(cfg, "image", "store_dir", "/var/lib/nube/images", c->image_store_dir,
                 sizeof(c->image_store_dir), err) < 0 ||
         get_long(cfg, "image", "max_image_size", 1L << 40, 1, 1L << 50, &c->image_max_size, err) <
