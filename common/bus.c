@@ -611,7 +611,12 @@ bus_open_config(const struct config *cfg, struct err *err)
     struct bus_options o;
     options_default(&o);
     long v;
-    const char *url = config_get(cfg, "bus", "url", "amqp://guest:guest@127.0.0.1:5672/");
+    const char *url = config_get(cfg, "bus", "url", NULL);
+    if (!url || !*url)
+        return err_set(err, ERR_INVALID,
+                       "[bus] url is not set: set it to the cloud's RabbitMQ "
+                       "(amqp://user:pass@host:port/vhost)"),
+               NULL;
     if (config_get_long(cfg, "bus", "max_message_bytes", (long)o.max_message_bytes, &v, err) < 0)
         return NULL;
     o.max_message_bytes = v > 0 ? (size_t)v : o.max_message_bytes;

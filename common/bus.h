@@ -99,8 +99,8 @@ typedef enum bus_verdict (*bus_handler_fn)(struct bus *bus, const struct bus_msg
  * queue. @opts may be NULL for the defaults. Fails with ERR_INVALID on a bad
  * URL, ERR_UNAVAILABLE when the broker cannot be reached or refuses login. */
 struct bus *bus_open(const char *url, const struct bus_options *opts, struct err *err);
-/* The same from the [bus] section of a config: url (default
- * amqp://guest:guest@127.0.0.1:5672/), max_message_bytes, reconnect_max_ms,
+/* The same from the [bus] section of a config: url (required: a daemon never
+ * guesses its broker), max_message_bytes, reconnect_max_ms,
  * publish_timeout_ms, heartbeat_s, prefetch, max_attempts. */
 struct bus *bus_open_config(const struct config *cfg, struct err *err);
 /* Close the connection and free everything; NULL is fine. */

@@ -213,6 +213,13 @@ test_open_errors(void)
     CHECK_INT(err.code, ERR_INVALID);
     CHECK(strstr(err.msg, "prefetch") != NULL);
     config_free(cfg);
+    /* no url: refused, never a guessed broker */
+    cfg = config_new();
+    err_clear(&err);
+    CHECK(bus_open_config(cfg, &err) == NULL);
+    CHECK_INT(err.code, ERR_INVALID);
+    CHECK(strstr(err.msg, "[bus] url is not set") != NULL);
+    config_free(cfg);
 
     char bad_login[256];
     const char *at = strrchr(url, '@');
