@@ -29,9 +29,7 @@ for tool in qemu-system-x86_64 openstack virsh curl python3; do
 done
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || { echo "SKIP: rabbitmq-server is not installed"; exit 77; }
 
-# (not tmp=$(test_tmpdir): in a subshell its removal at exit is never registered)
-test_tmpdir >/dev/null
-tmp=$NUBE_TEST_TMP
+tmp=$(test_tmpdir)
 export NUBE_STATE_DIR=$tmp/state NUBE_BUILD_DIR=$build NUBE_NO_BUILD=1 NUBE_FIRST_INSTANCE=0
 export NUBE_API_PORT=$(free_port) NUBE_PG_PORT=$(free_port) NUBE_AMQP_PORT=$(free_port)
 A=e2e-a # the host `up` starts (its state in $NUBE_STATE_DIR)

@@ -1,6 +1,6 @@
 # Shared shell helpers for service tests. Source it; it defines:
 #   free_port             print a TCP port on 127.0.0.1 that nothing listens on
-#   test_tmpdir           create (once) and print a temp folder removed at exit
+#   test_tmpdir           print the test's temp folder (removed at exit)
 #   test_pg_start         start a private PostgreSQL (fsync off) in the temp
 #                         folder; exports NUBE_TEST_PG_CONNINFO
 #   test_rabbit_start     start a private RabbitMQ; exports NUBE_TEST_AMQP_URL
@@ -30,13 +30,15 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# The temp folder is made when this file is sourced, so that its removal is
+# registered in the test's own shell (test_tmpdir is mostly called as
+# $(test_tmpdir), in a subshell, where registering it would be lost).
+NUBE_TEST_TMP=$(mktemp -d /tmp/nube-test.XXXXXX)
+chmod 711 "$NUBE_TEST_TMP" # daemons running as other users reach their subfolders
+export NUBE_TEST_TMP
+test_cleanup_add "rm -rf '$NUBE_TEST_TMP'"
+
 test_tmpdir() {
-    if [ -z "${NUBE_TEST_TMP:-}" ]; then
-        NUBE_TEST_TMP=$(mktemp -d /tmp/nube-test.XXXXXX)
-        chmod 711 "$NUBE_TEST_TMP" # daemons running as other users reach their subfolders
-        export NUBE_TEST_TMP
-        test_cleanup_add "rm -rf '$NUBE_TEST_TMP'"
-    fi
     echo "$NUBE_TEST_TMP"
 }
 
