@@ -233,6 +233,16 @@ test_rtc(struct vm *vm)
     CHECK_INT(inb(vm, 0x71), 0x5a);
 }
 
+/* The SCI's level as the PM device reports it in its counters ("sci high"). */
+static bool
+pm_sci(struct vm *vm, const char *level)
+{
+    char stats[1024], want[32];
+    vm_devices_stats(vm, stats, sizeof(stats));
+    snprintf(want, sizeof(want), "sci %s", level);
+    return strstr(stats, want) != NULL;
+}
+
 static void
 test_pm(struct vm *vm)
 {
@@ -244,13 +254,30 @@ test_pm(struct vm *vm)
     uint32_t t1 = inl(vm, BOOT_PM_TMR);
     CHECK(((t1 - t0) & 0xffffff) >= 7000); /* 2 ms at 3.58 MHz */
     CHECK(((t1 - t0) & 0xffffff) < 3579545);
-    /* power button: status latched, enable bit read back, write 1 to clear */
+    /* power button: status latched, enable bit read back, write 1 to clear;
+     * the SCI is high exactly while the status is set and enabled */
     outw(vm, BOOT_PM1_EVT + 2, 0x0100);
     CHECK_INT(inw(vm, BOOT_PM1_EVT + 2), 0x0100);
+    CHECK(pm_sci(vm, "low"));
     vm->power_button(vm->power_button_opaque);
     CHECK_INT(inw(vm, BOOT_PM1_EVT) & 0x0100, 0x0100);
+    CHECK(pm_sci(vm, "high"));
+    outw(vm, BOOT_PM1_EVT, 0x0001); /* clearing another bit leaves it */
+    CHECK(pm_sci(vm, "high"));
+    outb(vm, BOOT_PM1_EVT + 1, 0x01); /* a byte write clears it, as ACPICA's does */
+    CHECK_INT(inw(vm, BOOT_PM1_EVT) & 0x0100, 0);
+    CHECK(pm_sci(vm, "low"));
+    /* a press while the guest has not enabled the button: status only; enabling
+     * it afterwards raises the SCI, clearing the status lowers it */
+    outw(vm, BOOT_PM1_EVT + 2, 0);
+    vm->power_button(vm->power_button_opaque);
+    CHECK_INT(inw(vm, BOOT_PM1_EVT) & 0x0100, 0x0100);
+    CHECK(pm_sci(vm, "low"));
+    outw(vm, BOOT_PM1_EVT + 2, 0x0100);
+    CHECK(pm_sci(vm, "high"));
     outw(vm, BOOT_PM1_EVT, 0x0100);
     CHECK_INT(inw(vm, BOOT_PM1_EVT) & 0x0100, 0);
+    CHECK(pm_sci(vm, "low"));
     /* a sleep state other than S5 is not offered: no exit */
     outw(vm, BOOT_PM1_CNT, (3 << 10) | (1 << 13));
     CHECK_INT(vm_exit_requested(vm), VM_EXIT_NONE);

@@ -1,7 +1,9 @@
 /* ACPI fixed hardware as the FADT describes it (boot/acpi.c): PM1a event
  * (status/enable) and control registers, the 3.579545 MHz PM timer, GPE0, a
  * reset register, and the SCI on IRQ 9. Writing SLP_TYP=S5 with SLP_EN powers
- * the VM off; the control socket's "shutdown" presses the power button. */
+ * the VM off; the control socket's "shutdown" presses the power button: it
+ * sets PWRBTN_STS whatever the enable bits say, and the SCI (a level) is high
+ * while an enabled status bit is set, until the guest writes 1 to clear it. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -198,8 +200,9 @@ pm_stats(void *dev, char *buf, size_t len)
 {
     struct pm *p = dev;
     pthread_mutex_lock(&p->lock);
-    snprintf(buf, len, "power button presses %llu, pm1_en 0x%04x",
-             (unsigned long long)p->power_button_presses, p->en);
+    snprintf(buf, len, "power button presses %llu, pm1_sts 0x%04x, pm1_en 0x%04x, sci %s",
+             (unsigned long long)p->power_button_presses, p->sts, p->en,
+             p->sci_level ? "high" : "low");
     pthread_mutex_unlock(&p->lock);
 }
 
