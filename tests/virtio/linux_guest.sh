@@ -7,13 +7,14 @@
 # request), reads it back with O_DIRECT, and reads /dev/hwrng. Afterwards the
 # test host checks that the marker reached the image file. A second boot with
 # the image read-only must see a read-only disk and leave the image alone; a
-# third with pci=nomsi runs the devices on INTx.
+# third with pci=nomsi runs the devices on INTx. Each boot gets 120 s (about
+# 10 s is usual here): a boot that fails or hangs prints its whole console.
 . "$(dirname "$0")/../vm/lib.sh"
 vmm=${1:?path to cloud-vmm}
 [[ -x $vmm ]] || vm_skip "cloud-vmm not built ($vmm)"
 vm_build_guest
 vmdir="$vm_root/tests/vm"
-out="$("$vm_root/scripts/testhost/run.sh" --bin "$vmm" --guest --timeout 400 \
+out="$("$vm_root/scripts/testhost/run.sh" --bin "$vmm" --guest --timeout 450 \
     --file "$vmdir/hostnet.sh:/files/hostnet.sh" -- "
 set -e
 [ -c /dev/kvm ] || { echo 'no /dev/kvm in the test host'; exit 1; }
@@ -29,7 +30,7 @@ echo \"vtest: random \$(dd if=/dev/hwrng bs=16 count=1 2>/dev/null | od -An -tx1
 echo \"vtest: virtio \$(ls /sys/bus/virtio/devices | wc -l) devices, msix \$(grep -c virtio /proc/interrupts)\"
 UD
 set +e
-timeout 300 $vmm --kernel /guest/vmlinux --initrd /guest/initrd.img \
+timeout 120 $vmm --kernel /guest/vmlinux --initrd /guest/initrd.img \
     --cmdline 'console=ttyS0 reboot=k panic=1 quiet nube.poweroff=1' --memory 256 \
     --disk /tmp/disk.img --net tap=tap0 --rng --console /tmp/console
 rc=\$?
@@ -40,22 +41,24 @@ echo \"image sector 100: \$(dd if=/tmp/disk.img bs=512 skip=100 count=1 2>/dev/n
 # the same guest again on the image read-only: Linux sees VIRTIO_BLK_F_RO
 dd if=/dev/zero of=/tmp/disk.img bs=512 seek=100 count=1 conv=notrunc 2>/dev/null
 set +e
-timeout 300 $vmm --kernel /guest/vmlinux --initrd /guest/initrd.img \
+timeout 120 $vmm --kernel /guest/vmlinux --initrd /guest/initrd.img \
     --cmdline 'console=ttyS0 reboot=k panic=1 quiet nube.poweroff=1' --memory 256 \
     --disk /tmp/disk.img,ro --net tap=tap0 --console /tmp/console-ro
 rc=\$?
 set -e
 tr -d '\r' </tmp/console-ro | sed -n 's/^vtest: /vtest-ro: /p'
+[ \$rc = 0 ] || tr -d '\r' </tmp/console-ro | sed 's/^/ro console: /'
 echo \"read-only run exited \$rc\"
 echo \"image sector 100 after the read-only run: \$(dd if=/tmp/disk.img bs=512 skip=100 count=1 2>/dev/null | tr -d '\\\\0' | head -c 27)\"
 # and once more without MSI: the devices interrupt through INTx (ACPI _PRT)
 set +e
-timeout 300 $vmm --kernel /guest/vmlinux --initrd /guest/initrd.img \
+timeout 120 $vmm --kernel /guest/vmlinux --initrd /guest/initrd.img \
     --cmdline 'console=ttyS0 reboot=k panic=1 quiet nube.poweroff=1 pci=nomsi' --memory 256 \
     --disk /tmp/disk.img --net tap=tap0 --rng --console /tmp/console-intx
 rc=\$?
 set -e
 tr -d '\r' </tmp/console-intx | sed -n 's/^vtest: /vtest-intx: /p; s/^nube-guest ready/intx: nube-guest ready/p'
+[ \$rc = 0 ] || tr -d '\r' </tmp/console-intx | sed 's/^/intx console: /'
 echo \"INTx run exited \$rc\"
 " 2>&1)" && rc=0 || rc=$?
 echo "$out"
