@@ -7,7 +7,8 @@
 # <repo>/.cache) receives:
 #   vmlinuz     the cloud kernel's bzImage
 #   vmlinux     the ELF kernel from its payload (has the PVH entry note)
-#   initrd.img  uncompressed cpio newc: busybox-static, virtio modules, /init
+#   initrd.img  uncompressed cpio newc: busybox-static, virtio, ACPI button and
+#               evdev modules, /init, acpid's power button handler
 #   disk.img    HVM: a raw disk a BIOS boots (MBR, syslinux, the same kernel and
 #               initramfs); skipped with NUBE_GUEST_NO_DISK=1
 #   release     the kernel release; key: the cache key of this build
@@ -37,15 +38,22 @@ flock 9
 
 nube_fetch_inputs "$cache"
 
-# Virtio drivers in dependency order (resolved from each module's .modinfo).
+# Virtio drivers in dependency order (resolved from each module's .modinfo);
+# then the ACPI power button and evdev (its /dev/input/event* nodes, which
+# busybox acpid reads), so /init can power off when the button is pressed.
 guest_modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
-    virtio_blk failover net_failover virtio_net '?virtio_rng')
+    virtio_blk failover net_failover virtio_net '?virtio_rng' button evdev)
 
 key="$({
     echo "$NUBE_INPUT_VERSIONS"
     echo "${guest_modules[*]} disk=${NUBE_GUEST_NO_DISK:-0}"
-    cat "$here/build-guest-image.sh" "$here/guest/lib.sh" "$here/guest/init" \
-        "$here/guest/udhcpc.script" "$here/guest/nube-outb.c" "$here/guest/hvm-disk.sh"
+    # The builder and every file of guest/ (in the C locale's order), names
+    # included so a rename also rebuilds.
+    LC_ALL=C
+    for f in "$here/build-guest-image.sh" "$here"/guest/*; do
+        echo "== ${f##*/}"
+        cat "$f"
+    done
 } | sha256sum | cut -d' ' -f1)"
 
 if [[ -f $out/key && "$(cat "$out/key")" == "$key" && -s $out/vmlinuz && -s $out/vmlinux &&
@@ -76,6 +84,9 @@ gcc -Os -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie -
     -o "$root/bin/nube-outb" "$here/guest/nube-outb.c"
 install -m 0755 "$here/guest/init" "$root/init"
 install -m 0755 "$here/guest/udhcpc.script" "$root/etc/udhcpc.script"
+# busybox acpid (default map and action table): a power button press runs
+# /etc/acpi/PWRF/00000080.
+install -D -m 0755 "$here/guest/acpi-power" "$root/etc/acpi/PWRF/00000080"
 echo nube-guest >"$root/etc/hostname"
 echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
 echo 'root:x:0:' >"$root/etc/group"
