@@ -3,8 +3,9 @@
 # the whole stack. The nested test host (scripts/testhost/run.sh: QEMU TCG
 # with an emulated AMD-V CPU, whose /dev/kvm is real KVM) runs cloud-hvd and
 # cloud-vmm, and virsh drives them: define, start, ready line on the
-# console, dominfo, suspend, resume, destroy, undefine, and a guest that
-# powers itself off.
+# console, dominfo, suspend, resume, shutdown (the ACPI power button: the
+# guest powers off), start, destroy, undefine, and a guest that powers itself
+# off.
 #
 #   nested.sh CLOUD_HVD CLOUD_VMM
 set -u
@@ -53,6 +54,21 @@ fi
 v dominfo nested-a | grep -q 'State: *running' || { echo "FAIL: dominfo"; fail=1; }
 v suspend nested-a && [ "\$(v domstate nested-a)" = paused ] || { echo "FAIL: suspend"; fail=1; }
 v resume nested-a && [ "\$(v domstate nested-a)" = running ] || { echo "FAIL: resume"; fail=1; }
+# virsh shutdown: cloud-hvd asks cloud-vmm to press the ACPI power button
+# (control "shutdown": PWRBTN_STS and the SCI), the guest's acpid powers it
+# off and the monitor exits with status 0
+t1=\$(cut -d' ' -f1 /proc/uptime)
+v shutdown nested-a || { echo "FAIL: shutdown"; fail=1; }
+i=0; while [ "\$(v domstate nested-a 2>/dev/null)" = running ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i+1)); done
+if v domstate --reason nested-a | grep -q 'shut off (shutdown)' &&
+    grep -q 'nested-a: monitor .* exited (status 0)' /tmp/hvd.log &&
+    grep -q 'nube-guest: power button: powering off' /tmp/nested-a.console; then
+    echo "nested kvm guest powered off by virsh shutdown: \$(echo "\$t1 \$(cut -d' ' -f1 /proc/uptime)" | awk '{printf "%.1f", \$2 - \$1}') s"
+else
+    echo "FAIL: virsh shutdown: \$(v domstate --reason nested-a)"; tail -5 /tmp/nested-a.console; fail=1
+fi
+: >/tmp/nested-a.console
+v start nested-a || fail=1
 v destroy nested-a && v domstate --reason nested-a | grep -q 'shut off (destroyed)' || { echo "FAIL: destroy"; fail=1; }
 v undefine nested-a || fail=1
 dom nested-b nube.poweroff=1 >/tmp/b.xml

@@ -206,6 +206,13 @@ expect_ok "autostart off" autostart --disable hvd-test-auto
 expect_ok "undefine autostarted" undefine hvd-test-auto
 
 # ---- managed save: state to disk, monitor gone; start restores it ----
+# (once the guest is up again after the reboot above, so that its acpid
+# listens for the power button the shutdown after the restore presses: a
+# guest saved in early boot drops a press made right after the restore, its
+# button driver clearing the pending status when it loads)
+# shellcheck disable=SC2016 # expanded by the inner sh
+wait_for 90 sh -c '[ "$(grep -ac "nube-guest ready" "$0")" -ge 2 ]' "$tmp/g1-console.log" ||
+    fail "the guest did not reach its ready line after the reboot"
 expect_ok "managedsave" managedsave hvd-test-g1
 v domstate --reason hvd-test-g1 | grep -q 'shut off (saved)' ||
     fail "domstate after managedsave: $(v domstate --reason hvd-test-g1)"
@@ -215,9 +222,15 @@ expect_ok "start (restore)" start hvd-test-g1
 v domstate --reason hvd-test-g1 | grep -q 'running (restored)' ||
     fail "domstate after restore: $(v domstate --reason hvd-test-g1)"
 
-# the guest ignores the ACPI power button for now (hypervisor/hvd/README.md):
-# shutdown is accepted, and destroy powers it off
+# a clean shutdown: QMP system_powerdown presses the ACPI power button, the
+# restored guest's acpid powers it off, QEMU exits
 expect_ok "shutdown" shutdown hvd-test-g1
+# shellcheck disable=SC2016 # expanded by the inner sh
+wait_for 60 sh -c '[ "$(timeout 60 virsh -q -c "$0" domstate --reason hvd-test-g1)" = "shut off (shutdown)" ]' "$uri" ||
+    fail "domstate after shutdown: $(v domstate --reason hvd-test-g1)"
+grep -aq 'nube-guest: power button: powering off' "$tmp/g1-console.log" ||
+    fail "the guest's power button handler did not run: $(tail -c 300 "$tmp/g1-console.log")"
+expect_ok "start for destroy" start hvd-test-g1
 expect_ok "destroy" destroy hvd-test-g1
 v domstate --reason hvd-test-g1 | grep -q 'shut off (destroyed)' ||
     fail "domstate after destroy: $(v domstate --reason hvd-test-g1)"
