@@ -39,7 +39,11 @@ rng_fill(const struct virtq_elem *e)
         size_t len = e->iov[i].iov_len;
         while (len && done < RNG_MAX_REQUEST) {
             size_t want = len < RNG_MAX_REQUEST - done ? len : RNG_MAX_REQUEST - done;
-            ssize_t n = getrandom(p, want, GRND_NONBLOCK);
+            /* Never complete a request empty: Linux's virtio-rng driver
+             * queues no new request after a 0-byte completion, and its
+             * readers then block for good. So the first bytes may wait for
+             * the host's pool (only ever at the host's early boot). */
+            ssize_t n = getrandom(p, want, done ? GRND_NONBLOCK : 0);
             if (n <= 0) {
                 if (n < 0 && errno == EINTR)
                     continue;
