@@ -61,11 +61,12 @@ service_up() { openstack compute service list -f value -c Host -c State 2>/dev/n
 # ctl COMMAND: ask the test host's control server (below), print its answer
 # (-t: after sending, wait this long for the answer; the default is 0.5 s)
 ctl() { timeout 30 socat -t 25 -T 25 - "TCP:127.0.0.1:$ctl_port" <<<"$1"; }
-# dom_is ID TYPE STATE: the test host's hypervisor has instance ID's domain so
+# dom_is ID TYPE STATE [REASON]: the test host's hypervisor has instance ID's
+# domain so
 dom_is() {
     local out
     out=$(ctl domains)
-    grep -qx "nube-$1 $2 $3" <<<"$out" || { echo "the test host has: $out"; return 1; }
+    grep -qx "nube-$1 $2 $3 (${4:-.*})" <<<"$out" || { echo "the test host has: $out"; return 1; }
 }
 no_domains() { [ "$(ctl domains)" = end ]; }
 
@@ -104,7 +105,7 @@ EOF
 
 # In the test host: cloud-hvd and cloud-compute, and a control server on
 # port 7777 (forwarded from ctl_port here) that answers one command per
-# connection: `domains` (name and type of each domain cloud-hvd has),
+# connection: `domains` (name, type, state and reason of each domain),
 # `logs`, `done`. The command ends when `done` arrives.
 hvd="$build/hypervisor/hvd/cloud-hvd"
 agent="$build/compute-agent/cloud-compute"
@@ -117,7 +118,7 @@ case \$cmd in
 domains)
     for d in \$($virsh -q -c "\$uri" list --all --name); do
         type=\$($virsh -c "\$uri" dumpxml "\$d" 2>&1 | head -n 1 | tr "'" '"' | cut -d'"' -f2)
-        echo "\$d \$type \$($virsh -q -c "\$uri" domstate "\$d")"
+        echo "\$d \$type \$($virsh -q -c "\$uri" domstate --reason "\$d")"
     done
     echo end ;;
 logs) tail -n 25 /tmp/hvd.log; tail -n 25 /tmp/agent.log ;;
@@ -170,7 +171,7 @@ check "the test host runs it as a kvm domain (cloud-vmm)" dom_is "$id" kvm runni
 
 check "server stop" openstack server stop kvm1
 check "stopped is SHUTOFF" wait_for 120 status_is kvm1 SHUTOFF
-check "the domain is shut off" dom_is "$id" kvm "shut off"
+check "the guest shut down cleanly (the power button, not a destroy)" dom_is "$id" kvm "shut off" shutdown
 check "server start" openstack server start kvm1
 check "started is ACTIVE" wait_for 120 status_is kvm1 ACTIVE
 check "server reboot --wait" openstack server reboot --wait kvm1
