@@ -72,6 +72,9 @@ check "server show" sh -c 'openstack server show vm1 -f value -c OS-EXT-SRV-ATTR
 # OSC 6.0's stop/start have no --wait (later releases do): poll as --wait would
 check "server stop" openstack server stop vm1
 check "stopped is SHUTOFF" wait_for 120 sh -c '[ "$(openstack server show vm1 -f value -c status)" = SHUTOFF ]'
+check "the guest shut down cleanly (the power button, not a destroy)" sh -c \
+    '[ "$(virsh -q -c "nube+unix:///system?socket=$0/hvd/hvd.sock" domstate --reason "nube-$1")" = "shut off (shutdown)" ]' \
+    "$NUBE_STATE_DIR" "$(openstack server show vm1 -f value -c id)"
 check "stopping a stopped server is a conflict" sh -c '! openstack server stop vm1 2>"$0/err" && grep -q 409 "$0/err"' "$tmp"
 check "server start" openstack server start vm1
 check "started is ACTIVE" wait_for 120 sh -c '[ "$(openstack server show vm1 -f value -c status)" = ACTIVE ]'
