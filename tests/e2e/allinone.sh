@@ -7,40 +7,10 @@
 set -euo pipefail
 build=$(cd "$1" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
-. "$src/tests/lib/services.sh"
-
-for tool in qemu-system-x86_64 openstack virsh curl; do
-    command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
-done
-[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || { echo "SKIP: rabbitmq-server is not installed"; exit 77; }
-
-tmp=$(test_tmpdir)
-export NUBE_STATE_DIR=$tmp/state NUBE_BUILD_DIR=$build NUBE_NO_BUILD=1
-export NUBE_API_PORT=$(free_port) NUBE_PG_PORT=$(free_port) NUBE_AMQP_PORT=$(free_port)
+. "$src/tests/e2e/lib.sh"
+e2e_setup
 export NUBE_COMPUTE_HOST=e2e-host
-test_cleanup_add "'$src/nube' down >/dev/null 2>&1"
 
-failures=0
-checks=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then
-        echo "ok: $what"
-    else
-        echo "FAILED: $what"
-        failures=$((failures + 1))
-    fi
-}
-wait_for() { # wait_for SECONDS COMMAND...: poll until COMMAND succeeds
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 1
-    done
-}
 status_of() { openstack server show "$1" -f value -c status 2>/dev/null; }
 console_has() { openstack console log show "$1" 2>/dev/null | grep -q "$2"; }
 
@@ -105,5 +75,4 @@ check "down leaves nothing running" sh -c '! "$0" status >/dev/null' "$src/nube"
 left=$(pgrep -f -- "$NUBE_STATE_DIR/" || true)
 check "no process of this cloud is left" test -z "$left"
 
-echo "e2e: $((checks - failures)) passed, $failures failed"
-[ $failures -eq 0 ]
+e2e_summary e2e

@@ -13,46 +13,17 @@
 set -euo pipefail
 build=$(cd "$1" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
-. "$src/tests/lib/services.sh"
+. "$src/tests/e2e/lib.sh"
 
-for tool in qemu-system-x86_64 openstack virsh curl socat; do
-    command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
-done
-[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || { echo "SKIP: rabbitmq-server is not installed"; exit 77; }
 for bin in hypervisor/hvd/cloud-hvd hypervisor/vmm/cloud-vmm compute-agent/cloud-compute; do
     [ -x "$build/$bin" ] || { echo "SKIP: $bin was not built"; exit 77; }
 done
-
-tmp=$(test_tmpdir)
-export NUBE_STATE_DIR=$tmp/state NUBE_BUILD_DIR=$build NUBE_NO_BUILD=1
-export NUBE_API_PORT=$(free_port) NUBE_PG_PORT=$(free_port) NUBE_AMQP_PORT=$(free_port)
+e2e_setup socat
 export NUBE_COMPUTE=0
 # the test host reaches this machine's loopback as 10.0.2.2
 export NUBE_IMAGE_COMPUTE_URL=http://10.0.2.2:$NUBE_API_PORT/image
 ctl_port=$(free_port)
-test_cleanup_add "'$src/nube' down >/dev/null 2>&1"
 
-failures=0
-checks=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then
-        echo "ok: $what"
-    else
-        echo "FAILED: $what"
-        failures=$((failures + 1))
-    fi
-}
-wait_for() { # wait_for SECONDS COMMAND...: poll until COMMAND succeeds
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 1
-    done
-}
 quiet() { "$@" >/dev/null; }
 status_of() { openstack server show "$1" -f value -c status 2>/dev/null; }
 status_is() { [ "$(status_of "$1")" = "$2" ]; }
@@ -191,5 +162,4 @@ check "the test host ended cleanly" test "$rc" = 0
 if [ $failures -ne 0 ]; then
     tail -n 30 "$NUBE_STATE_DIR"/log/cloud-{api,scheduler}.log
 fi
-echo "e2e nested: $((checks - failures)) passed, $failures failed"
-[ $failures -eq 0 ]
+e2e_summary "e2e nested"
