@@ -43,8 +43,7 @@ for b in api/cloud-api scheduler/cloud-scheduler compute-agent/cloud-compute \
     [ -x "$build/$b" ] || { echo "server_boot: missing $build/$b: build it first" >&2; exit 1; }
 done
 
-test_tmpdir >/dev/null # not in $(...): its removal at exit must be registered in this shell
-tmp=$NUBE_TEST_TMP
+tmp=$(test_tmpdir)
 export NUBE_STATE_DIR=$tmp/state NUBE_BUILD_DIR=$build NUBE_NO_BUILD=1
 export NUBE_API_PORT=$(free_port) NUBE_PG_PORT=$(free_port) NUBE_AMQP_PORT=$(free_port)
 export NUBE_COMPUTE_HOST=bench-host
