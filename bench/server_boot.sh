@@ -5,7 +5,7 @@
 # side: median, p90, min, max and the API overhead against the 50 ms goal.
 # Brings up a private all-in-one cloud as tests/e2e/allinone.sh does (`./nube
 # up` in a temporary state folder on free loopback ports, the binaries of
-# BUILD_DIR, no second build) and takes it down at the end, also on Ctrl-C.
+# --build, no second build) and takes it down at the end, also on Ctrl-C.
 # bench/server_boot.c does the timing (bench/README.md says how).
 #
 #   bench/server_boot.sh [--build DIR] [--count N] [--flavor NAME] [--active event|poll]
