@@ -152,8 +152,8 @@ api_config_load(const struct config *cfg, struct api_config *c, struct err *err)
                 sizeof(c->image_store_dir), err) < 0 ||
         get_long(cfg, "image", "max_image_size", 1L << 40, 1, 1L << 50, &c->image_max_size, err) <
             0 ||
-        get_str(cfg, "image", "compute_url", "", c->image_compute_url,
-                sizeof(c->image_compute_url), err) < 0)
+        get_str(cfg, "image", "compute_url", "", c->image_compute_url, sizeof(c->image_compute_url),
+                err) < 0)
         return -1;
     n = strlen(c->image_compute_url);
     while (n > 0 && c->image_compute_url[n - 1] == '/')

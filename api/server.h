@@ -44,7 +44,7 @@ struct api_config {
     /* [image] compute_url: Glance as compute hosts reach it; "" = they read
      * the image store through file:// (all-in-one) */
     char image_compute_url[512]; /* no trailing slash */
-    long image_max_size; /* [image] max_image_size: bytes an upload may hold */
+    long image_max_size;         /* [image] max_image_size: bytes an upload may hold */
 };
 
 struct api_server {
