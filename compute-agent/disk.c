@@ -365,8 +365,8 @@ copy_sparse(const char *src, const char *dst, uint64_t size, struct err *err)
 }
 
 int
-disk_instance_create(const struct disk_config *dc, enum disk_kind kind, const char *backing,
-                     long root_gb, const char *path, struct err *err)
+disk_instance_create(enum disk_kind kind, const char *backing, long root_gb, const char *path,
+                     struct err *err)
 {
     if (access(path, F_OK) == 0)
         return 0; /* made by an earlier delivery of the same build */
@@ -392,12 +392,7 @@ disk_instance_create(const struct disk_config *dc, enum disk_kind kind, const ch
                 close(fd);
         }
     } else {
-        char sizearg[32];
-        snprintf(sizearg, sizeof(sizearg), "%llu", (unsigned long long)size);
-        const char *argv_b[] = {dc->qemu_img, "create", "-q",  "-f", "qcow2", "-b",
-                                backing,      "-F",     "raw", tmp,  sizearg, NULL};
-        const char *argv_n[] = {dc->qemu_img, "create", "-q", "-f", "qcow2", tmp, sizearg, NULL};
-        rc = run(dc, backing ? argv_b : argv_n, err);
+        rc = qcow2_create(tmp, size, backing, backing ? "raw" : NULL, err);
     }
     if (rc == 0 && rename(tmp, path) < 0)
         rc = err_set_errno(err, ERR_IO, errno, "renaming %s", tmp);

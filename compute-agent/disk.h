@@ -18,7 +18,7 @@
 #include "compute.h"
 
 enum disk_kind {
-    DISK_QCOW2_OVERLAY, /* qemu-img create -f qcow2 -b <cached> -F raw */
+    DISK_QCOW2_OVERLAY, /* a qcow2 over the cached raw image (qcow2_create) */
     DISK_RAW_COPY,      /* FICLONE reflink, else a sparse copy (kvm domains take raw only) */
 };
 
@@ -40,10 +40,15 @@ int disk_image_get(const struct disk_config *dc, const struct compute_image *img
 /* Create @path (if it does not exist yet) as the root disk of @root_gb GiB
  * (never smaller than the image) on top of @backing, or blank when @backing is
  * NULL. Built under a temporary name and renamed: a crash leaves no half disk. */
-int disk_instance_create(const struct disk_config *dc, enum disk_kind kind, const char *backing,
-                         long root_gb, const char *path, struct err *err);
+int disk_instance_create(enum disk_kind kind, const char *backing, long root_gb, const char *path,
+                         struct err *err);
 /* Remove partial downloads (*.part.*) that a killed agent left in the cache. */
 void disk_cache_clean_partial(const struct disk_config *dc);
+/* Write a new qcow2 v3 image @path (it must not exist) of @size bytes, over
+ * @backing of format @backing_fmt, or blank when @backing is NULL, as
+ * `qemu-img create -f qcow2` does but without a process (qcow2.c). */
+int qcow2_create(const char *path, uint64_t size, const char *backing, const char *backing_fmt,
+                 struct err *err);
 /* Virtual size of a raw or qcow2 file. */
 int disk_virtual_size(const char *path, uint64_t *out, struct err *err);
 

@@ -136,7 +136,7 @@ agent_define(struct agent *a, struct agent_record *r, const json_t *msg, struct 
     /* A kernel image without a root disk image gets a blank one of root_gb
      * (none when root_gb is 0: the initrd is the whole system). */
     bool have_disk = image || inst.root_gb > 0;
-    if (have_disk && disk_instance_create(&dc, a->disk_kind, image, inst.root_gb, disk, err) < 0)
+    if (have_disk && disk_instance_create(a->disk_kind, image, inst.root_gb, disk, err) < 0)
         goto cleanup;
     struct domain_xml_input in = {
         .inst = &inst,

@@ -118,15 +118,36 @@ main(int argc, char **argv)
 
     /* root disks: a qcow2 overlay (tiny) and a raw copy (sparse or shared) */
     snprintf(path, sizeof(path), "%s/disk.qcow2", tmp);
-    CHECK_INT(disk_instance_create(&dc, DISK_QCOW2_OVERLAY, qc, 1, path, &err), 0);
+    CHECK_INT(disk_instance_create(DISK_QCOW2_OVERLAY, qc, 1, path, &err), 0);
     struct stat st;
     CHECK_INT(stat(path, &st), 0);
     CHECK(st.st_size < 1 << 20);
     CHECK_INT(disk_virtual_size(path, &vs, &err), 0);
     CHECK_INT(vs, 1u << 30);
-    CHECK_INT(disk_instance_create(&dc, DISK_QCOW2_OVERLAY, qc, 1, path, &err), 0); /* exists */
+    CHECK_INT(disk_instance_create(DISK_QCOW2_OVERLAY, qc, 1, path, &err), 0); /* exists */
+    /* the qcow2 the agent writes itself is one QEMU takes: consistent, with
+     * its backing file and format, the backing data showing through, and
+     * writes that allocate clusters leave it consistent */
+    CHECK_INT(sh("qemu-img check -q disk.qcow2"), 0);
+    CHECK_INT(sh("qemu-img info --output=json disk.qcow2 | grep -q '\"backing-filename-format\": "
+                 "\"raw\"'"),
+              0);
+    CHECK_INT(sh("qemu-img compare -q -f qcow2 -F raw disk.qcow2 cache/root-*"), 0);
+    CHECK_INT(sh("qemu-io -f qcow2 -c 'write -P 0xab 0 64k' -c 'write -P 0xcd 600M 128k' "
+                 "-c 'read -P 0xab 0 64k' -c 'read -P 0xcd 600M 128k' disk.qcow2 >/dev/null && "
+                 "qemu-img check -q disk.qcow2"),
+              0);
+    /* blank, and large enough for an L1 table of two clusters (over 4 TiB) */
+    snprintf(path, sizeof(path), "%s/blank.qcow2", tmp);
+    CHECK_INT(qcow2_create(path, 5ULL << 40, NULL, NULL, &err), 0);
+    CHECK_INT(sh("qemu-img check -q blank.qcow2 && qemu-img info --output=json blank.qcow2 | "
+                 "grep -q '\"virtual-size\": 5497558138880' && qemu-io -f qcow2 -c 'write -P 1 "
+                 "4T 64k' -c 'read -P 1 4T 64k' blank.qcow2 >/dev/null && qemu-img check -q "
+                 "blank.qcow2"),
+              0);
+    CHECK_INT(qcow2_create(path, 1 << 30, NULL, NULL, &err), -1); /* never over a file */
     snprintf(path, sizeof(path), "%s/disk.raw", tmp);
-    CHECK_INT(disk_instance_create(&dc, DISK_RAW_COPY, qc, 0, path, &err), 0);
+    CHECK_INT(disk_instance_create(DISK_RAW_COPY, qc, 0, path, &err), 0);
     CHECK_INT(stat(path, &st), 0);
     CHECK_INT(st.st_size, 32 << 20);
     CHECK(st.st_blocks * 512 < 1 << 20); /* the holes stayed holes */
@@ -134,11 +155,11 @@ main(int argc, char **argv)
     snprintf(cmp, sizeof(cmp), "cmp -s %s %s", qc ? qc : "/nonexistent", path);
     CHECK_INT(system(cmp), 0);
     snprintf(path, sizeof(path), "%s/blank.raw", tmp);
-    CHECK_INT(disk_instance_create(&dc, DISK_RAW_COPY, NULL, 2, path, &err), 0);
+    CHECK_INT(disk_instance_create(DISK_RAW_COPY, NULL, 2, path, &err), 0);
     CHECK_INT(stat(path, &st), 0);
     CHECK_INT(st.st_size, 2LL << 30);
     snprintf(path, sizeof(path), "%s/zero.qcow2", tmp);
-    CHECK_INT(disk_instance_create(&dc, DISK_QCOW2_OVERLAY, NULL, 0, path, &err), -1);
+    CHECK_INT(disk_instance_create(DISK_QCOW2_OVERLAY, NULL, 0, path, &err), -1);
     CHECK(access(path, F_OK) != 0);
     free(qc);
 
