@@ -24,29 +24,11 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "http_buf.h"
 #include "mem.h"
 
 #define MAX_THREADS 64
 #define MAX_SAMPLES 2000000
-
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static size_t
-on_data(char *ptr, size_t size, size_t n, void *opaque)
-{
-    struct buf *b = opaque;
-    size_t add = size * n;
-    if (b->len + add > (64u << 20))
-        return 0;
-    b->data = xrealloc(b->data, b->len + add + 1);
-    memcpy(b->data + b->len, ptr, add);
-    b->len += add;
-    b->data[b->len] = '\0';
-    return add;
-}
 
 static double
 now_s(void)

@@ -50,6 +50,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "http_buf.h"
 #include "mem.h"
 
 #define READY_LINE "nube-guest ready"
@@ -135,25 +136,6 @@ bench_series_print(struct bench_series *s)
 }
 
 /* ---- HTTP ---- */
-
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static size_t
-on_data(char *ptr, size_t size, size_t n, void *opaque)
-{
-    struct buf *b = opaque;
-    size_t add = size * n;
-    if (b->len + add > (16u << 20))
-        return 0;
-    b->data = xrealloc(b->data, b->len + add + 1);
-    memcpy(b->data + b->len, ptr, add);
-    b->len += add;
-    b->data[b->len] = '\0';
-    return add;
-}
 
 struct bench_http {
     CURL *c;
