@@ -434,6 +434,9 @@ op_stop(struct agent *a, const json_t *args, json_t **reply, struct err *err)
     return OP_REPORT("stopped", domain_power(a, name, &exists, NULL));
 }
 
+/* start_instance, and resume_instance too: a guest paused in memory (a
+ * suspend without managed save) is resumed; one shut off, with or without a
+ * managed-save image, is started (which restores the image). */
 static enum agent_result
 op_start(struct agent *a, const json_t *args, json_t **reply, struct err *err)
 {
@@ -523,22 +526,6 @@ op_suspend(struct agent *a, const json_t *args, json_t **reply, struct err *err)
     return OP_REPORT("suspended", COMPUTE_POWER_SUSPENDED);
 }
 
-static enum agent_result
-op_resume(struct agent *a, const json_t *args, json_t **reply, struct err *err)
-{
-    OP_BEGIN();
-    (void)saved;
-    if (power == COMPUTE_POWER_PAUSED && a->drv->ops->resume(a->drv, name, &e) < 0)
-        return op_failed(a, id, name, prev, &e, err);
-    /* Shut off with a managed-save image: start restores it. */
-    if (power != COMPUTE_POWER_RUNNING && power != COMPUTE_POWER_PAUSED &&
-        a->drv->ops->start(a->drv, name, &e) < 0)
-        return op_failed(a, id, name, prev, &e, err);
-    r = agent_record_find(a, id);
-    r->suspend_paused = false;
-    return OP_REPORT("active", domain_power(a, name, &exists, NULL));
-}
-
 /* ---- console ---- */
 
 static enum agent_result
@@ -583,7 +570,7 @@ static const struct {
     {"stop_instance", op_stop, false},       {"start_instance", op_start, false},
     {"reboot_instance", op_reboot, false},   {"pause_instance", op_pause, false},
     {"unpause_instance", op_unpause, false}, {"suspend_instance", op_suspend, false},
-    {"resume_instance", op_resume, false},   {"get_console_output", op_console, true},
+    {"resume_instance", op_start, false},    {"get_console_output", op_console, true},
 };
 
 bool
