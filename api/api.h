@@ -60,6 +60,8 @@ struct api_route {
     api_handler handler;
     unsigned flags;
     size_t max_body; /* 0: the server's [api] max_body_size */
+    long arg;        /* for the handler (req->match.route->arg): one handler
+                        serves variants, e.g. a list and its /detail */
 };
 
 struct api_route_table {

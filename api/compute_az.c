@@ -10,8 +10,9 @@
 #include "mem.h"
 
 static int
-az_common(struct api_req *req, bool detail, struct err *err)
+list_az(struct api_req *req, struct err *err)
 {
+    bool detail = req->match.route->arg != 0;
     if (compute_begin(req, err) < 0 ||
         (detail &&
          compute_require_admin(req, "os_compute_api:os-availability-zone:detail", err) < 0))
@@ -67,23 +68,12 @@ az_common(struct api_req *req, bool detail, struct err *err)
     return 0;
 }
 
-static int
-list_az(struct api_req *req, struct err *err)
-{
-    return az_common(req, false, err);
-}
-
-static int
-list_az_detail(struct api_req *req, struct err *err)
-{
-    return az_common(req, true, err);
-}
-
 static const struct api_route routes[] = {
-    {.method = "GET", .pattern = COMPUTE_V21 "/os-availability-zone", .handler = list_az},
+    {.method = "GET", .pattern = COMPUTE_V21 "/os-availability-zone", .handler = list_az, .arg = 0},
     {.method = "GET",
      .pattern = COMPUTE_V21 "/os-availability-zone/detail",
-     .handler = list_az_detail},
+     .handler = list_az,
+     .arg = 1},
 };
 
 const struct api_route_table compute_az_routes = {

@@ -53,8 +53,9 @@ flavor_get(struct api_req *req, PGconn *conn, const char *id, struct err *err)
 }
 
 static int
-list_flavors_common(struct api_req *req, bool detail, struct err *err)
+list_flavors(struct api_req *req, struct err *err)
 {
+    bool detail = req->match.route->arg != 0;
     if (compute_begin(req, err) < 0)
         return -1;
     int is_public;
@@ -126,18 +127,6 @@ list_flavors_common(struct api_req *req, bool detail, struct err *err)
     json_decref(rows);
     api_reply_json(req, 200, body);
     return 0;
-}
-
-static int
-list_flavors(struct api_req *req, struct err *err)
-{
-    return list_flavors_common(req, false, err);
-}
-
-static int
-list_flavors_detail(struct api_req *req, struct err *err)
-{
-    return list_flavors_common(req, true, err);
 }
 
 static int
@@ -445,8 +434,8 @@ delete_spec(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {.method = "GET", .pattern = COMPUTE_V21 "/flavors", .handler = list_flavors},
-    {.method = "GET", .pattern = COMPUTE_V21 "/flavors/detail", .handler = list_flavors_detail},
+    {.method = "GET", .pattern = COMPUTE_V21 "/flavors", .handler = list_flavors, .arg = 0},
+    {.method = "GET", .pattern = COMPUTE_V21 "/flavors/detail", .handler = list_flavors, .arg = 1},
     {.method = "POST", .pattern = COMPUTE_V21 "/flavors", .handler = create_flavor},
     {.method = "GET", .pattern = COMPUTE_V21 "/flavors/{flavor_id}", .handler = show_flavor},
     {.method = "DELETE", .pattern = COMPUTE_V21 "/flavors/{flavor_id}", .handler = delete_flavor},

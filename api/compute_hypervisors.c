@@ -67,8 +67,9 @@ hv_json(const json_t *row, bool detail)
 }
 
 static int
-list_common(struct api_req *req, bool detail, struct err *err)
+list_hypervisors(struct api_req *req, struct err *err)
 {
+    bool detail = req->match.route->arg != 0;
     if (compute_begin(req, err) < 0 ||
         compute_require_admin(req, "os_compute_api:os-hypervisors:list", err) < 0)
         return -1;
@@ -86,18 +87,6 @@ list_common(struct api_req *req, bool detail, struct err *err)
     return 0;
 }
 
-static int
-list_hypervisors(struct api_req *req, struct err *err)
-{
-    return list_common(req, false, err);
-}
-
-static int
-list_hypervisors_detail(struct api_req *req, struct err *err)
-{
-    return list_common(req, true, err);
-}
-
 /* The row of {hypervisor_id}: an integer below 2.53, else 404. */
 static json_t *
 hv_one(struct api_req *req, PGconn *conn, struct err *err)
@@ -111,14 +100,8 @@ hv_one(struct api_req *req, PGconn *conn, struct err *err)
         err_set(err, ERR_NOT_FOUND, "Hypervisor with ID %.64s could not be found.", id);
         return NULL;
     }
-    json_t *rows = hv_rows(req, conn, "n.id = $2::int", id, err);
-    if (!rows)
-        return NULL;
-    json_t *row = json_incref(json_array_get(rows, 0));
-    json_decref(rows);
-    if (!row)
-        err_set(err, ERR_NOT_FOUND, "Hypervisor with ID %s could not be found.", id);
-    return row;
+    return db_first_row(hv_rows(req, conn, "n.id = $2::int", id, err), err,
+                        "Hypervisor with ID %s could not be found.", id);
 }
 
 static int
@@ -196,8 +179,9 @@ hypervisor_statistics(struct api_req *req, struct err *err)
 }
 
 static int
-search_common(struct api_req *req, bool servers, struct err *err)
+search_hypervisors(struct api_req *req, struct err *err)
 {
+    bool servers = req->match.route->arg != 0;
     if (compute_begin(req, err) < 0 ||
         compute_require_admin(req, "os_compute_api:os-hypervisors:search", err) < 0)
         return -1;
@@ -240,18 +224,6 @@ search_common(struct api_req *req, bool servers, struct err *err)
     return 0;
 }
 
-static int
-search_hypervisors(struct api_req *req, struct err *err)
-{
-    return search_common(req, false, err);
-}
-
-static int
-hypervisor_servers(struct api_req *req, struct err *err)
-{
-    return search_common(req, true, err);
-}
-
 /* Host aggregates are not modelled: the list is empty (OSC's hypervisor show
  * reads it). */
 static int
@@ -266,10 +238,14 @@ list_aggregates(struct api_req *req, struct err *err)
 
 static const struct api_route routes[] = {
     {.method = "GET", .pattern = COMPUTE_V21 "/os-aggregates", .handler = list_aggregates},
-    {.method = "GET", .pattern = COMPUTE_V21 "/os-hypervisors", .handler = list_hypervisors},
+    {.method = "GET",
+     .pattern = COMPUTE_V21 "/os-hypervisors",
+     .handler = list_hypervisors,
+     .arg = 0},
     {.method = "GET",
      .pattern = COMPUTE_V21 "/os-hypervisors/detail",
-     .handler = list_hypervisors_detail},
+     .handler = list_hypervisors,
+     .arg = 1},
     {.method = "GET",
      .pattern = COMPUTE_V21 "/os-hypervisors/statistics",
      .handler = hypervisor_statistics},
@@ -281,10 +257,12 @@ static const struct api_route routes[] = {
      .handler = hypervisor_uptime},
     {.method = "GET",
      .pattern = COMPUTE_V21 "/os-hypervisors/{hostname}/search",
-     .handler = search_hypervisors},
+     .handler = search_hypervisors,
+     .arg = 0},
     {.method = "GET",
      .pattern = COMPUTE_V21 "/os-hypervisors/{hostname}/servers",
-     .handler = hypervisor_servers},
+     .handler = search_hypervisors,
+     .arg = 1},
 };
 
 const struct api_route_table compute_hypervisors_routes = {

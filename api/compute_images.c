@@ -64,8 +64,9 @@ image_json(struct api_req *req, const json_t *row, bool detail)
 }
 
 static int
-list_common(struct api_req *req, bool detail, struct err *err)
+list_images(struct api_req *req, struct err *err)
 {
+    bool detail = req->match.route->arg != 0;
     if (compute_begin(req, err) < 0)
         return -1;
     long long limit;
@@ -105,18 +106,6 @@ list_common(struct api_req *req, bool detail, struct err *err)
 }
 
 static int
-list_images(struct api_req *req, struct err *err)
-{
-    return list_common(req, false, err);
-}
-
-static int
-list_images_detail(struct api_req *req, struct err *err)
-{
-    return list_common(req, true, err);
-}
-
-static int
 show_image(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0)
@@ -140,8 +129,8 @@ show_image(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {.method = "GET", .pattern = COMPUTE_V21 "/images", .handler = list_images},
-    {.method = "GET", .pattern = COMPUTE_V21 "/images/detail", .handler = list_images_detail},
+    {.method = "GET", .pattern = COMPUTE_V21 "/images", .handler = list_images, .arg = 0},
+    {.method = "GET", .pattern = COMPUTE_V21 "/images/detail", .handler = list_images, .arg = 1},
     {.method = "GET", .pattern = COMPUTE_V21 "/images/{image_id}", .handler = show_image},
 };
 

@@ -37,20 +37,22 @@ meta_check(struct api_req *req, PGconn *conn, const json_t *meta, struct err *er
     return 0;
 }
 
-/* The server (visible to the caller) and its metadata object (*meta). */
-static json_t *
+/* The metadata object (*meta) of the server, which must be visible to the
+ * caller; *conn is the request's connection. */
+static int
 load(struct api_req *req, PGconn **conn, json_t **meta, struct err *err)
 {
     *conn = api_req_db(req, err);
     json_t *row =
         *conn ? compute_server_get(req, *conn, api_req_param(req, "server_id"), err) : NULL;
     if (!row)
-        return NULL;
+        return -1;
     const char *txt = json_string_value(json_object_get(row, "metadata"));
     *meta = txt ? json_loads(txt, 0, NULL) : NULL;
     if (!*meta)
         *meta = json_object();
-    return row;
+    json_decref(row);
+    return 0;
 }
 
 static int
@@ -75,17 +77,16 @@ list_meta(struct api_req *req, struct err *err)
         return -1;
     PGconn *conn;
     json_t *meta;
-    json_t *row = load(req, &conn, &meta, err);
-    if (!row)
+    if (load(req, &conn, &meta, err) < 0)
         return -1;
-    json_decref(row);
     api_reply_json(req, 200, json_pack("{s:o}", "metadata", meta));
     return 0;
 }
 
 static int
-set_meta_common(struct api_req *req, bool replace, struct err *err)
+set_meta(struct api_req *req, struct err *err)
 {
+    bool replace = req->match.route->arg != 0;
     if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
         return -1;
     json_t *in = compute_body(req, "metadata", err);
@@ -93,10 +94,8 @@ set_meta_common(struct api_req *req, bool replace, struct err *err)
         return -1;
     PGconn *conn;
     json_t *meta;
-    json_t *row = load(req, &conn, &meta, err);
-    if (!row)
+    if (load(req, &conn, &meta, err) < 0)
         return -1;
-    json_decref(row);
     if (replace) {
         json_decref(meta);
         meta = json_deep_copy(in);
@@ -112,28 +111,14 @@ set_meta_common(struct api_req *req, bool replace, struct err *err)
 }
 
 static int
-replace_meta(struct api_req *req, struct err *err)
-{
-    return set_meta_common(req, true, err);
-}
-
-static int
-update_meta(struct api_req *req, struct err *err)
-{
-    return set_meta_common(req, false, err);
-}
-
-static int
 show_meta_item(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0)
         return -1;
     PGconn *conn;
     json_t *meta;
-    json_t *row = load(req, &conn, &meta, err);
-    if (!row)
+    if (load(req, &conn, &meta, err) < 0)
         return -1;
-    json_decref(row);
     const char *key = api_req_param(req, "key");
     json_t *v = json_object_get(meta, key);
     if (!v) {
@@ -160,10 +145,8 @@ set_meta_item(struct api_req *req, struct err *err)
         return err_set(err, ERR_INVALID, "Request body and URI mismatch");
     PGconn *conn;
     json_t *meta;
-    json_t *row = load(req, &conn, &meta, err);
-    if (!row)
+    if (load(req, &conn, &meta, err) < 0)
         return -1;
-    json_decref(row);
     json_object_update(meta, in);
     if (store(req, conn, meta, err) < 0) {
         json_decref(meta);
@@ -181,10 +164,8 @@ delete_meta_item(struct api_req *req, struct err *err)
         return -1;
     PGconn *conn;
     json_t *meta;
-    json_t *row = load(req, &conn, &meta, err);
-    if (!row)
+    if (load(req, &conn, &meta, err) < 0)
         return -1;
-    json_decref(row);
     const char *key = api_req_param(req, "key");
     if (json_object_del(meta, key) < 0) {
         json_decref(meta);
@@ -202,10 +183,12 @@ static const struct api_route routes[] = {
     {.method = "GET", .pattern = COMPUTE_V21 "/servers/{server_id}/metadata", .handler = list_meta},
     {.method = "PUT",
      .pattern = COMPUTE_V21 "/servers/{server_id}/metadata",
-     .handler = replace_meta},
+     .handler = set_meta,
+     .arg = 1},
     {.method = "POST",
      .pattern = COMPUTE_V21 "/servers/{server_id}/metadata",
-     .handler = update_meta},
+     .handler = set_meta,
+     .arg = 0},
     {.method = "GET",
      .pattern = COMPUTE_V21 "/servers/{server_id}/metadata/{key}",
      .handler = show_meta_item},

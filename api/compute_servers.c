@@ -218,8 +218,9 @@ compute_claim_release(PGconn *conn, const char *instance_id, struct err *err)
 /* ---- list ---- */
 
 static int
-list_servers_common(struct api_req *req, bool detail, struct err *err)
+list_servers(struct api_req *req, struct err *err)
 {
+    bool detail = req->match.route->arg != 0;
     if (compute_begin(req, err) < 0)
         return -1;
     long long limit;
@@ -322,18 +323,6 @@ list_servers_common(struct api_req *req, bool detail, struct err *err)
     free(suffix);
     PQclear(res);
     return 0;
-}
-
-static int
-list_servers(struct api_req *req, struct err *err)
-{
-    return list_servers_common(req, false, err);
-}
-
-static int
-list_servers_detail(struct api_req *req, struct err *err)
-{
-    return list_servers_common(req, true, err);
 }
 
 static int
@@ -930,8 +919,8 @@ out:
 }
 
 static const struct api_route routes[] = {
-    {.method = "GET", .pattern = COMPUTE_V21 "/servers", .handler = list_servers},
-    {.method = "GET", .pattern = COMPUTE_V21 "/servers/detail", .handler = list_servers_detail},
+    {.method = "GET", .pattern = COMPUTE_V21 "/servers", .handler = list_servers, .arg = 0},
+    {.method = "GET", .pattern = COMPUTE_V21 "/servers/detail", .handler = list_servers, .arg = 1},
     {.method = "POST", .pattern = COMPUTE_V21 "/servers", .handler = create_server},
     {.method = "GET", .pattern = COMPUTE_V21 "/servers/{server_id}", .handler = show_server},
     {.method = "PUT", .pattern = COMPUTE_V21 "/servers/{server_id}", .handler = update_server},

@@ -251,14 +251,14 @@ delete_endpoint(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", "/v3/services", list_services, 0, 0},
-    {"POST", "/v3/services", create_service, 0, 0},
-    {"GET", "/v3/services/{service_id}", get_service, 0, 0},
-    {"DELETE", "/v3/services/{service_id}", delete_service, 0, 0},
-    {"GET", "/v3/endpoints", list_endpoints, 0, 0},
-    {"POST", "/v3/endpoints", create_endpoint, 0, 0},
-    {"GET", "/v3/endpoints/{endpoint_id}", get_endpoint, 0, 0},
-    {"DELETE", "/v3/endpoints/{endpoint_id}", delete_endpoint, 0, 0},
+    {"GET", "/v3/services", list_services, 0, 0, 0},
+    {"POST", "/v3/services", create_service, 0, 0, 0},
+    {"GET", "/v3/services/{service_id}", get_service, 0, 0, 0},
+    {"DELETE", "/v3/services/{service_id}", delete_service, 0, 0, 0},
+    {"GET", "/v3/endpoints", list_endpoints, 0, 0, 0},
+    {"POST", "/v3/endpoints", create_endpoint, 0, 0, 0},
+    {"GET", "/v3/endpoints/{endpoint_id}", get_endpoint, 0, 0, 0},
+    {"DELETE", "/v3/endpoints/{endpoint_id}", delete_endpoint, 0, 0, 0},
 };
 
 const struct api_route_table identity_catalog_routes = {

@@ -47,8 +47,8 @@ get_domain(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", "/v3/domains", list_domains, 0, 0},
-    {"GET", "/v3/domains/{domain_id}", get_domain, 0, 0},
+    {"GET", "/v3/domains", list_domains, 0, 0, 0},
+    {"GET", "/v3/domains/{domain_id}", get_domain, 0, 0, 0},
 };
 
 const struct api_route_table identity_domains_routes = {

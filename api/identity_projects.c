@@ -196,11 +196,11 @@ delete_project(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", "/v3/projects", list_projects, 0, 0},
-    {"POST", "/v3/projects", create_project, 0, 0},
-    {"GET", "/v3/projects/{project_id}", get_project, 0, 0},
-    {"PATCH", "/v3/projects/{project_id}", update_project, 0, 0},
-    {"DELETE", "/v3/projects/{project_id}", delete_project, 0, 0},
+    {"GET", "/v3/projects", list_projects, 0, 0, 0},
+    {"POST", "/v3/projects", create_project, 0, 0, 0},
+    {"GET", "/v3/projects/{project_id}", get_project, 0, 0, 0},
+    {"PATCH", "/v3/projects/{project_id}", update_project, 0, 0, 0},
+    {"DELETE", "/v3/projects/{project_id}", delete_project, 0, 0, 0},
 };
 
 const struct api_route_table identity_projects_routes = {

@@ -269,16 +269,16 @@ list_role_assignments(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", "/v3/roles", list_roles, 0, 0},
-    {"POST", "/v3/roles", create_role, 0, 0},
-    {"GET", "/v3/roles/{role_id}", get_role, 0, 0},
-    {"DELETE", "/v3/roles/{role_id}", delete_role, 0, 0},
-    {"GET", "/v3/projects/{project_id}/users/{user_id}/roles", list_grants, 0, 0},
-    {"PUT", "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", put_grant, 0, 0},
-    {"HEAD", "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", check_grant, 0, 0},
-    {"GET", "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", check_grant, 0, 0},
-    {"DELETE", "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", delete_grant, 0, 0},
-    {"GET", "/v3/role_assignments", list_role_assignments, 0, 0},
+    {"GET", "/v3/roles", list_roles, 0, 0, 0},
+    {"POST", "/v3/roles", create_role, 0, 0, 0},
+    {"GET", "/v3/roles/{role_id}", get_role, 0, 0, 0},
+    {"DELETE", "/v3/roles/{role_id}", delete_role, 0, 0, 0},
+    {"GET", "/v3/projects/{project_id}/users/{user_id}/roles", list_grants, 0, 0, 0},
+    {"PUT", "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", put_grant, 0, 0, 0},
+    {"HEAD", "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", check_grant, 0, 0, 0},
+    {"GET", "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", check_grant, 0, 0, 0},
+    {"DELETE", "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", delete_grant, 0, 0, 0},
+    {"GET", "/v3/role_assignments", list_role_assignments, 0, 0, 0},
 };
 
 const struct api_route_table identity_roles_routes = {

@@ -354,8 +354,9 @@ open_subject(struct api_req *req, struct token_payload *p, const char **subject,
 }
 
 static int
-validate(struct api_req *req, bool head, struct err *err)
+validate(struct api_req *req, struct err *err)
 {
+    bool head = req->match.route->arg != 0;
     struct token_payload p;
     const char *subject;
     /* revocation and policy are checked first, on every request */
@@ -386,18 +387,6 @@ validate(struct api_req *req, bool head, struct err *err)
     }
     api_reply_header(req, "X-Subject-Token", subject);
     return 0;
-}
-
-static int
-get_tokens(struct api_req *req, struct err *err)
-{
-    return validate(req, false, err);
-}
-
-static int
-head_tokens(struct api_req *req, struct err *err)
-{
-    return validate(req, true, err);
 }
 
 static int
@@ -464,12 +453,12 @@ get_auth_projects(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"POST", "/v3/auth/tokens", post_tokens, API_ROUTE_PUBLIC, 0},
-    {"GET", "/v3/auth/tokens", get_tokens, 0, 0},
-    {"HEAD", "/v3/auth/tokens", head_tokens, 0, 0},
-    {"DELETE", "/v3/auth/tokens", delete_tokens, 0, 0},
-    {"GET", "/v3/auth/catalog", get_auth_catalog, 0, 0},
-    {"GET", "/v3/auth/projects", get_auth_projects, 0, 0},
+    {"POST", "/v3/auth/tokens", post_tokens, API_ROUTE_PUBLIC, 0, 0},
+    {"GET", "/v3/auth/tokens", validate, 0, 0, 0},
+    {"HEAD", "/v3/auth/tokens", validate, 0, 0, 1},
+    {"DELETE", "/v3/auth/tokens", delete_tokens, 0, 0, 0},
+    {"GET", "/v3/auth/catalog", get_auth_catalog, 0, 0, 0},
+    {"GET", "/v3/auth/projects", get_auth_projects, 0, 0, 0},
 };
 
 const struct api_route_table identity_tokens_routes = {

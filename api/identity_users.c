@@ -266,13 +266,13 @@ list_user_projects(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", "/v3/users", list_users, 0, 0},
-    {"POST", "/v3/users", create_user, 0, 0},
-    {"GET", "/v3/users/{user_id}", get_user, 0, 0},
-    {"PATCH", "/v3/users/{user_id}", update_user, 0, 0},
-    {"DELETE", "/v3/users/{user_id}", delete_user, 0, 0},
-    {"POST", "/v3/users/{user_id}/password", change_password, 0, 0},
-    {"GET", "/v3/users/{user_id}/projects", list_user_projects, 0, 0},
+    {"GET", "/v3/users", list_users, 0, 0, 0},
+    {"POST", "/v3/users", create_user, 0, 0, 0},
+    {"GET", "/v3/users/{user_id}", get_user, 0, 0, 0},
+    {"PATCH", "/v3/users/{user_id}", update_user, 0, 0, 0},
+    {"DELETE", "/v3/users/{user_id}", delete_user, 0, 0, 0},
+    {"POST", "/v3/users/{user_id}/password", change_password, 0, 0, 0},
+    {"GET", "/v3/users/{user_id}/projects", list_user_projects, 0, 0, 0},
 };
 
 const struct api_route_table identity_users_routes = {

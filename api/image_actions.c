@@ -45,8 +45,8 @@ reactivate(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"POST", IMAGE_V2 "/images/{image_id}/actions/deactivate", deactivate, 0, 0},
-    {"POST", IMAGE_V2 "/images/{image_id}/actions/reactivate", reactivate, 0, 0},
+    {"POST", IMAGE_V2 "/images/{image_id}/actions/deactivate", deactivate, 0, 0, 0},
+    {"POST", IMAGE_V2 "/images/{image_id}/actions/reactivate", reactivate, 0, 0, 0},
 };
 
 const struct api_route_table image_actions_routes = {

@@ -4,6 +4,7 @@
  * sees every member, a member only itself. */
 #include <string.h>
 
+#include "db.h"
 #include "image_api.h"
 #include "json.h"
 #include "log.h"
@@ -43,15 +44,12 @@ get_member(struct api_req *req, struct err *err)
     if (!is_owner(req, img) && strcmp(member, req->ctx.project_id) != 0)
         return err_set(err, ERR_NOT_FOUND, "Member %s not found.", member);
     PGconn *conn = api_req_db(req, err);
-    json_t *rows =
+    json_t *m = db_first_row(
         conn ? db_image_members(conn, json_string_value(json_object_get(img, "id")), member, err)
-             : NULL;
-    if (!rows)
-        return -1;
-    json_t *m = json_incref(json_array_get(rows, 0));
-    json_decref(rows);
+             : NULL,
+        err, "Member %s not found.", member);
     if (!m)
-        return err_set(err, ERR_NOT_FOUND, "Member %s not found.", member);
+        return -1;
     api_reply_json(req, 200, m);
     return 0;
 }
@@ -128,11 +126,11 @@ delete_member(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", IMAGE_V2 "/images/{image_id}/members", list_members, 0, 0},
-    {"POST", IMAGE_V2 "/images/{image_id}/members", add_member, 0, 0},
-    {"GET", IMAGE_V2 "/images/{image_id}/members/{member_id}", get_member, 0, 0},
-    {"PUT", IMAGE_V2 "/images/{image_id}/members/{member_id}", update_member, 0, 0},
-    {"DELETE", IMAGE_V2 "/images/{image_id}/members/{member_id}", delete_member, 0, 0},
+    {"GET", IMAGE_V2 "/images/{image_id}/members", list_members, 0, 0, 0},
+    {"POST", IMAGE_V2 "/images/{image_id}/members", add_member, 0, 0, 0},
+    {"GET", IMAGE_V2 "/images/{image_id}/members/{member_id}", get_member, 0, 0, 0},
+    {"PUT", IMAGE_V2 "/images/{image_id}/members/{member_id}", update_member, 0, 0, 0},
+    {"DELETE", IMAGE_V2 "/images/{image_id}/members/{member_id}", delete_member, 0, 0, 0},
 };
 
 const struct api_route_table image_members_routes = {

@@ -56,8 +56,8 @@ delete_tag(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"PUT", IMAGE_V2 "/images/{image_id}/tags/{tag}", add_tag, 0, 0},
-    {"DELETE", IMAGE_V2 "/images/{image_id}/tags/{tag}", delete_tag, 0, 0},
+    {"PUT", IMAGE_V2 "/images/{image_id}/tags/{tag}", add_tag, 0, 0, 0},
+    {"DELETE", IMAGE_V2 "/images/{image_id}/tags/{tag}", delete_tag, 0, 0, 0},
 };
 
 const struct api_route_table image_tags_routes = {

@@ -25,9 +25,9 @@ get_versions(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", IMAGE_PREFIX, get_versions, API_ROUTE_PUBLIC, 0},
-    {"GET", IMAGE_PREFIX "/versions", get_versions, API_ROUTE_PUBLIC, 0},
-    {"GET", IMAGE_V2, get_versions, API_ROUTE_PUBLIC, 0},
+    {"GET", IMAGE_PREFIX, get_versions, API_ROUTE_PUBLIC, 0, 0},
+    {"GET", IMAGE_PREFIX "/versions", get_versions, API_ROUTE_PUBLIC, 0, 0},
+    {"GET", IMAGE_V2, get_versions, API_ROUTE_PUBLIC, 0, 0},
 };
 
 const struct api_route_table image_versions_routes = {

@@ -9,18 +9,8 @@ json_t *
 db_compute_one(PGconn *conn, const char *what, const char *key, const char *sql, int n,
                const char *const *params, struct err *err)
 {
-    json_t *rows = db_query_json(conn, sql, n, params, err);
-    if (!rows)
-        return NULL;
-    json_t *row = json_array_get(rows, 0);
-    if (!row) {
-        json_decref(rows);
-        err_set(err, ERR_NOT_FOUND, "%s %s could not be found.", what, key);
-        return NULL;
-    }
-    json_incref(row);
-    json_decref(rows);
-    return row;
+    return db_first_row(db_query_json(conn, sql, n, params, err), err, "%s %s could not be found.",
+                        what, key);
 }
 
 int

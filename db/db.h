@@ -46,6 +46,11 @@ json_t *db_rows_json(const PGresult *res);
 /* db_exec, with the rows as db_rows_json() gives them. */
 json_t *db_query_json(PGconn *conn, const char *sql, int nparams, const char *const *params,
                       struct err *err);
+/* The first row of @rows (a new reference), consuming @rows: NULL when @rows
+ * is NULL (the query failed: @err says why) or empty (then ERR_NOT_FOUND with
+ * the message @fmt). So `db_first_row(db_query_json(...), err, "...")`. */
+json_t *db_first_row(json_t *rows, struct err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- migrations (db/migrations/NNNN_name.sql) ---- */
 

@@ -13,18 +13,8 @@ static json_t *
 db_query_one(PGconn *conn, const char *what, const char *key, const char *sql, int n,
              const char *const *params, struct err *err)
 {
-    json_t *rows = db_query_json(conn, sql, n, params, err);
-    if (!rows)
-        return NULL;
-    json_t *row = json_array_get(rows, 0);
-    if (!row) {
-        json_decref(rows);
-        err_set(err, ERR_NOT_FOUND, "Could not find %s: %s.", what, key);
-        return NULL;
-    }
-    json_incref(row);
-    json_decref(rows);
-    return row;
+    return db_first_row(db_query_json(conn, sql, n, params, err), err, "Could not find %s: %s.",
+                        what, key);
 }
 
 /* A statement that must touch a row; ERR_NOT_FOUND otherwise. */

@@ -115,13 +115,7 @@ db_image_get(PGconn *conn, const char *id, const struct db_image_viewer *who, st
         return NULL;
     json_t *rows = rows_to_images(res, err);
     PQclear(res);
-    if (!rows)
-        return NULL;
-    json_t *img = json_incref(json_array_get(rows, 0));
-    json_decref(rows);
-    if (!img)
-        err_set(err, ERR_NOT_FOUND, "No image found with ID %s", id);
-    return img;
+    return db_first_row(rows, err, "No image found with ID %s", id);
 }
 
 /* Sort keys and the expression each sorts by (never NULL, so that the marker
@@ -418,13 +412,7 @@ one_member(PGresult *res, struct err *err)
 {
     json_t *rows = rows_to_images(res, err);
     PQclear(res);
-    if (!rows)
-        return NULL;
-    json_t *m = json_incref(json_array_get(rows, 0));
-    json_decref(rows);
-    if (!m)
-        err_set(err, ERR_NOT_FOUND, "The member is not found.");
-    return m;
+    return db_first_row(rows, err, "The member is not found.");
 }
 
 json_t *

@@ -1,6 +1,8 @@
 /* Parameterised statements and transactions, with SQLSTATEs mapped to the
  * project's error codes. */
 #include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +126,24 @@ db_rows_json(const PGresult *res)
         json_array_append_new(rows, row);
     }
     return rows;
+}
+
+json_t *
+db_first_row(json_t *rows, struct err *err, const char *fmt, ...)
+{
+    if (!rows)
+        return NULL;
+    json_t *row = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    if (!row) {
+        char msg[ERR_MSG_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        err_set(err, ERR_NOT_FOUND, "%s", msg);
+    }
+    return row;
 }
 
 json_t *
