@@ -24,27 +24,14 @@ TMP=$(test_tmpdir)
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 mkdir -p "$TMP/images"
-cat >"$TMP/api.conf" <<CONF
-[api]
-host = 127.0.0.1
-port = $PORT
-workers = 2
-[database]
-connection = $NUBE_TEST_PG_CONNINFO
-migrations_dir = $SRC/db/migrations
-[identity]
-key_dir = $TMP/keys
-[bus]
-url = $NUBE_TEST_AMQP_URL
+test_api_conf "$TMP/api.conf" "$PORT" "$NUBE_TEST_PG_CONNINFO" "$NUBE_TEST_AMQP_URL"
+cat >>"$TMP/api.conf" <<CONF
 [quota]
 instances = -1
 cores = -1
 ram = -1
-[image]
-store_dir = $TMP/images
 [log]
 level = warn
-file = $TMP/api.log
 CONF
 cat >"$TMP/sched.conf" <<CONF
 [database]

@@ -53,31 +53,16 @@ TMP=$(test_tmpdir)
 API_PORT=$(free_port)
 URL=http://127.0.0.1:$API_PORT
 mkdir -p "$TMP/images"
-cat >"$TMP/api.conf" <<EOF
-[api]
-host = 127.0.0.1
-port = $API_PORT
-workers = 2
-[database]
-connection = $NUBE_TEST_PG_CONNINFO
-migrations_dir = $SRC/db/migrations
-[identity]
-key_dir = $TMP/keys
-[bus]
-url = $NUBE_TEST_AMQP_URL
+test_api_conf "$TMP/api.conf" "$API_PORT" "$NUBE_TEST_PG_CONNINFO" "$NUBE_TEST_AMQP_URL"
+cat >>"$TMP/api.conf" <<EOF
 [compute]
 service_down_time = 6
 console_timeout_ms = 5000
 [quota]
 instances = 6
-[image]
-store_dir = $TMP/images
 [catalog]
 # the image API's place (docs/compute-flow.md), whether or not it is built in
 image = $URL/image
-[log]
-level = info
-file = $TMP/api.log
 EOF
 
 psql_q() {

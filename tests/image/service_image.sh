@@ -46,27 +46,13 @@ API_PORT=$(free_port)
 URL=http://127.0.0.1:$API_PORT
 STORE=$TMP/images
 MAX=$((250 * 1024 * 1024))
-cat >"$TMP/api.conf" <<EOF
+test_api_conf "$TMP/api.conf" "$API_PORT" "$NUBE_TEST_PG_CONNINFO" # no broker runs
+cat >>"$TMP/api.conf" <<EOF
 [api]
-host = 127.0.0.1
-port = $API_PORT
 public_url = $URL
-workers = 2
-[database]
-connection = $NUBE_TEST_PG_CONNINFO
-migrations_dir = $SRC/db/migrations
-[identity]
-key_dir = $TMP/keys
-[bus]
-# required by cloud-api; no broker runs in this test, so the compute API's bus
-# is set but unreachable (the api keeps serving and its consumer retries)
-url = amqp://nube:unused@127.0.0.1:1/
 [image]
 store_dir = $STORE
 max_image_size = $MAX
-[log]
-level = info
-file = $TMP/api.log
 EOF
 
 "$API_BIN" bootstrap --config "$TMP/api.conf" --admin-password 'Adm1n!pw' >/dev/null 2>&1 ||

@@ -1,6 +1,7 @@
 # Shared shell helpers for service tests. Source it; it defines:
 #   free_port             print a TCP port on 127.0.0.1 that nothing listens on
 #   test_tmpdir           print the test's temp folder (removed at exit)
+#   test_api_conf FILE PORT CONNINFO [BUS_URL]   a cloud-api config to extend
 #   test_pg_start         start a private PostgreSQL (fsync off) in the temp
 #                         folder; exports NUBE_TEST_PG_CONNINFO
 #   test_rabbit_start     start a private RabbitMQ; exports NUBE_TEST_AMQP_URL
@@ -40,6 +41,35 @@ test_cleanup_add "rm -rf '$NUBE_TEST_TMP'"
 
 test_tmpdir() {
     echo "$NUBE_TEST_TMP"
+}
+
+# test_api_conf FILE PORT CONNINFO [BUS_URL]: write a cloud-api config that
+# serves 127.0.0.1:PORT (2 workers) from the database CONNINFO, with keys/,
+# images/ and api.log beside FILE, at log level info. Without BUS_URL
+# the bus is set but unreachable (no broker runs: the api keeps serving and
+# its consumer retries). A test appends its own sections to FILE; later keys
+# win.
+test_api_conf() {
+    local dir
+    dir=$(dirname "$1")
+    cat >"$1" <<EOF
+[api]
+host = 127.0.0.1
+port = $2
+workers = 2
+[database]
+connection = $3
+migrations_dir = $NUBE_SRC/db/migrations
+[identity]
+key_dir = $dir/keys
+[bus]
+url = ${4:-amqp://nube:unused@127.0.0.1:1/}
+[image]
+store_dir = $dir/images
+[log]
+level = info
+file = $dir/api.log
+EOF
 }
 
 test_pg_start() {
