@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "bootstrap.h"
-#include "compute.h"
+#include "events.h"
 #include "daemon.h"
 #include "log.h"
 #include "server.h"
@@ -46,13 +46,13 @@ serve(const struct api_config *cfg)
     log_info("listening on %s port %ld (public URL %s, %ld workers)", cfg->listen_host, cfg->port,
              cfg->public_url, cfg->workers);
     /* the compute events consumer (instance_update, host_heartbeat) */
-    struct compute_events *events = compute_events_start(&srv, &err);
+    struct api_events *events = api_events_start(&srv, &err);
     if (!events)
         log_error("cloud-api: compute events: %s", err.msg);
     int sig = daemon_signals_wait();
     log_info("signal %d: finishing in-flight requests, then stopping", sig);
     api_server_stop(&srv);
-    compute_events_stop(events);
+    api_events_stop(events);
     api_server_fini(&srv);
     log_info("stopped");
     return 0;

@@ -1,4 +1,4 @@
-/* Glance's JSON patch on an image document (api/image_patch.c): add,
+/* Glance's JSON patch on an image document (api/image/patch.c): add,
  * replace, remove on core attributes and custom properties, and the errors
  * Glance gives (400 malformed, 403 read-only/reserved/publicize, 409 missing
  * property). */

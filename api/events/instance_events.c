@@ -18,13 +18,14 @@
 
 #include "bus.h"
 #include "compute.h"
+#include "events.h"
 #include "compute_db.h"
 #include "db.h"
 #include "id.h"
 #include "log.h"
 #include "mem.h"
 
-struct compute_events {
+struct api_events {
     struct api_server *srv;
     pthread_t thread;
     atomic_bool stop;
@@ -193,8 +194,8 @@ apply_heartbeat(PGconn *conn, json_t *args, json_t **casts, struct err *err)
 }
 
 int
-compute_events_apply(PGconn *conn, const struct api_config *cfg, const char *method, json_t *args,
-                     json_t **casts, struct err *err)
+api_events_apply(PGconn *conn, const struct api_config *cfg, const char *method, json_t *args,
+                 json_t **casts, struct err *err)
 {
     (void)cfg;
     if (strcmp(method, "instance_update") == 0)
@@ -207,7 +208,7 @@ compute_events_apply(PGconn *conn, const struct api_config *cfg, const char *met
 static enum bus_verdict
 on_event(struct bus *bus, const struct bus_msg *msg, void *opaque)
 {
-    struct compute_events *ev = opaque;
+    struct api_events *ev = opaque;
     struct err err = ERR_INIT;
     PGconn *conn = db_pool_acquire(ev->srv->db, &err);
     if (!conn) {
@@ -215,7 +216,7 @@ on_event(struct bus *bus, const struct bus_msg *msg, void *opaque)
         return BUS_REQUEUE;
     }
     json_t *casts = json_array();
-    int rc = compute_events_apply(conn, &ev->srv->cfg, msg->method, msg->args, &casts, &err);
+    int rc = api_events_apply(conn, &ev->srv->cfg, msg->method, msg->args, &casts, &err);
     db_pool_release(ev->srv->db, conn);
     enum bus_verdict verdict = BUS_ACK;
     if (rc < 0) {
@@ -240,7 +241,7 @@ on_event(struct bus *bus, const struct bus_msg *msg, void *opaque)
 static void *
 events_main(void *opaque)
 {
-    struct compute_events *ev = opaque;
+    struct api_events *ev = opaque;
     bool warned = false;
     while (!atomic_load(&ev->stop)) {
         struct err err = ERR_INIT;
@@ -269,10 +270,10 @@ events_main(void *opaque)
     return NULL;
 }
 
-struct compute_events *
-compute_events_start(struct api_server *srv, struct err *err)
+struct api_events *
+api_events_start(struct api_server *srv, struct err *err)
 {
-    struct compute_events *ev = xzalloc(sizeof(*ev));
+    struct api_events *ev = xzalloc(sizeof(*ev));
     ev->srv = srv;
     atomic_init(&ev->stop, false);
     if (pthread_create(&ev->thread, NULL, events_main, ev) != 0) {
@@ -284,7 +285,7 @@ compute_events_start(struct api_server *srv, struct err *err)
 }
 
 void
-compute_events_stop(struct compute_events *ev)
+api_events_stop(struct api_events *ev)
 {
     if (!ev)
         return;

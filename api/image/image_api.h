@@ -22,7 +22,7 @@ extern const struct api_route_table image_members_routes;
 extern const struct api_route_table image_schemas_routes;
 extern const struct api_route_table image_actions_routes;
 
-/* ---- shared helpers (image_images.c) ---- */
+/* ---- shared helpers (image/images.c) ---- */
 
 /* The caller as db/image.h sees it. */
 struct db_image_viewer image_viewer(const struct api_req *req);
@@ -36,7 +36,7 @@ char *image_url_encode(const char *s);
 /* The image store folder ([image] store_dir). */
 const char *image_store_dir(const struct api_req *req);
 
-/* ---- JSON patch (image_patch.c), pure and unit-tested ---- */
+/* ---- JSON patch (image/patch.c), pure and unit-tested ---- */
 
 /* Apply the JSON-patch document @ops (an array of {op, path, value}) to
  * @image (Glance's image JSON, changed in place) as Glance does: add, replace

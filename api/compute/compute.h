@@ -1,6 +1,5 @@
 /* The compute API (Nova v2.1 subset) under {public_url}/compute: one file per
- * resource family (compute_*.c), the shared helpers below, and the consumer
- * of the `events` queue (compute_events.c). docs/compute-flow.md is the
+ * resource family (a file in compute/) and the shared helpers below. docs/compute-flow.md is the
  * contract with cloud-scheduler and cloud-compute. */
 #ifndef NUBE_API_COMPUTE_H
 #define NUBE_API_COMPUTE_H
@@ -29,7 +28,7 @@ extern const struct api_route_table compute_az_routes;
 extern const struct api_route_table compute_server_groups_routes;
 extern const struct api_route_table compute_images_routes;
 
-/* ---- shared helpers (compute_util.c) ---- */
+/* ---- shared helpers (compute/util.c) ---- */
 
 /* Every compute handler starts here: checks the requested microversion
  * (X-OpenStack-Nova-API-Version / OpenStack-API-Version: compute X.Y; only 2.1
@@ -84,7 +83,7 @@ const char *compute_project(struct api_req *req, struct err *err);
     "(last_heartbeat IS NOT NULL AND NOT forced_down AND last_heartbeat > now() - make_interval(secs => $" #n \
     "::int))"
 
-/* ---- servers (compute_servers.c) ---- */
+/* ---- servers (compute/servers.c) ---- */
 
 /* The live (not deleted) instance @id as the caller may see it (its project,
  * or any for admins): a row with id, name, project_id, vm_state, task_state,
@@ -93,7 +92,7 @@ json_t *compute_server_get(struct api_req *req, PGconn *conn, const char *id, st
 /* Release @instance_id's claim (if any) on its host, in the caller's transaction. */
 int compute_claim_release(PGconn *conn, const char *instance_id, struct err *err);
 
-/* ---- quotas (compute_limits.c) ---- */
+/* ---- quotas (compute/limits.c) ---- */
 
 enum compute_quota {
     COMPUTE_QUOTA_INSTANCES,
@@ -110,15 +109,5 @@ const char *compute_quota_name(enum compute_quota q);
  * ([quota] section); -1 is unlimited. */
 int compute_quota_limit(struct api_req *req, PGconn *conn, const char *project,
                         enum compute_quota q, long long *limit, struct err *err);
-
-/* ---- the events consumer (compute_events.c) ---- */
-
-struct compute_events;
-/* Start the thread that consumes `events` (instance_update, host_heartbeat). */
-struct compute_events *compute_events_start(struct api_server *srv, struct err *err);
-void compute_events_stop(struct compute_events *ev);
-/* Apply one event (the handler of the consumer, exposed for tests). */
-int compute_events_apply(PGconn *conn, const struct api_config *cfg, const char *method,
-                         json_t *args, json_t **casts, struct err *err);
 
 #endif
