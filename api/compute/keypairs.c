@@ -15,6 +15,7 @@
 #include "compute_db.h"
 #include "db.h"
 #include "mem.h"
+#include "resource.h"
 
 #define KEYPAIR_PUBLIC_MAX 16384
 
@@ -143,55 +144,6 @@ keypair_name_valid(const char *s)
 }
 
 static int
-list_keypairs(struct api_req *req, struct err *err)
-{
-    if (compute_begin(req, err) < 0)
-        return -1;
-    PGconn *conn = api_req_db(req, err);
-    if (!conn)
-        return -1;
-    const char *p[] = {req->ctx.user_id};
-    json_t *rows = db_query_json(
-        conn, "SELECT name, public_key, fingerprint FROM keypair WHERE user_id = $1 ORDER BY name",
-        1, p, err);
-    if (!rows)
-        return -1;
-    json_t *list = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach (rows, i, row)
-        json_array_append_new(list, json_pack("{s:O}", "keypair", row));
-    json_decref(rows);
-    api_reply_json(req, 200, json_pack("{s:o}", "keypairs", list));
-    return 0;
-}
-
-static int
-show_keypair(struct api_req *req, struct err *err)
-{
-    if (compute_begin(req, err) < 0)
-        return -1;
-    const char *name = api_req_param(req, "name");
-    PGconn *conn = api_req_db(req, err);
-    if (!conn)
-        return -1;
-    const char *p[] = {req->ctx.user_id, name};
-    json_t *row = db_compute_one(
-        conn, "Keypair", name,
-        "SELECT id, name, public_key, fingerprint, user_id, " COMPUTE_TS_SQL(
-            "created_at") " AS created_at, false AS deleted, NULL::text AS deleted_at, NULL::text AS updated_at "
-                          "FROM keypair WHERE user_id = $1 AND name = $2",
-        2, p, err);
-    if (!row) {
-        if (err->code == ERR_NOT_FOUND)
-            err_set(err, ERR_NOT_FOUND, "Keypair %s not found for user %s", name, req->ctx.user_id);
-        return -1;
-    }
-    api_reply_json(req, 200, json_pack("{s:o}", "keypair", row));
-    return 0;
-}
-
-static int
 create_keypair(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0)
@@ -294,31 +246,77 @@ cleanup:
     return rc;
 }
 
+/* A user's own key pairs; an admin may name another user with ?user_id. */
 static int
-delete_keypair(struct api_req *req, struct err *err)
+keypair_scope(struct api_req *req, struct db_sql *where, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
-        return -1;
-    const char *name = api_req_param(req, "name");
-    PGconn *conn = api_req_db(req, err);
-    if (!conn)
-        return -1;
-    const char *p[] = {req->ctx.user_id, name};
-    int n = db_compute_cmd(conn, "DELETE FROM keypair WHERE user_id = $1 AND name = $2", 2, p, err);
-    if (n < 0)
-        return -1;
-    if (n == 0)
-        return err_set(err, ERR_NOT_FOUND, "Keypair %s not found for user %s", name,
-                       req->ctx.user_id);
-    api_reply_empty(req, 202);
+    const char *user = api_req_query(req, "user_id");
+    if (user && !compute_is_admin(req))
+        return err_set(err, ERR_FORBIDDEN,
+                       "Policy doesn't allow os_compute_api:os-keypairs to be performed for "
+                       "another user.");
+    db_sql_add1(where, " AND user_id = $?", user ? user : req->ctx.user_id);
     return 0;
 }
 
+/* The list has Nova's 2.1 summary (name, public_key, fingerprint, each
+ * wrapped in "keypair"); show has the whole record. */
+static json_t *
+keypair_render(struct api_req *req, const json_t *row, enum api_view view)
+{
+    (void)req;
+    json_t *kp = json_pack("{s:O,s:O,s:O}", "name", json_object_get(row, "name"), "public_key",
+                           json_object_get(row, "public_key"), "fingerprint",
+                           json_object_get(row, "fingerprint"));
+    if (view == API_VIEW_SUMMARY)
+        return json_pack("{s:o}", "keypair", kp);
+    json_object_set(kp, "id", json_object_get(row, "id"));
+    json_object_set(kp, "user_id", json_object_get(row, "user_id"));
+    json_object_set(kp, "created_at", json_object_get(row, "created_at"));
+    json_object_set_new(kp, "deleted", json_false());
+    json_object_set_new(kp, "deleted_at", json_null());
+    json_object_set_new(kp, "updated_at", json_null());
+    return kp;
+}
+
+static const struct api_field keypair_fields[] = {
+    API_FIELD_DEF("name", API_FIELD_STRING, API_FIELD_SORT, .max = 255),
+};
+
+static const struct api_schema keypair_schema = {
+    .name = "keypair",
+    .fields = keypair_fields,
+    .nfields = ARRAY_SIZE(keypair_fields),
+};
+
+/* list, show and delete are the engine's; create (generate or import, quota)
+ * is the handler above. */
+static const struct api_resource keypair_resource = {
+    .singular = "keypair",
+    .plural = "keypairs",
+    .noun = "Keypair",
+    .id_param = "name",
+    .path = COMPUTE_V21 "/os-keypairs",
+    .schema = &keypair_schema,
+    .table = "keypair",
+    .select = "id, name, public_key, fingerprint, user_id, " COMPUTE_TS_SQL(
+        "created_at") " AS created_at",
+    .id_column = "name",
+    .paging = API_PAGING_NOVA,
+    .list_action = "os_compute_api:os-keypairs:index",
+    .show_action = "os_compute_api:os-keypairs:show",
+    .delete_action = "os_compute_api:os-keypairs:delete",
+    .delete_status = 202,
+    .begin = compute_begin,
+    .scope = keypair_scope,
+    .render = keypair_render,
+};
+
 static const struct api_route routes[] = {
-    {.method = "GET", .pattern = COMPUTE_V21 "/os-keypairs", .handler = list_keypairs},
+    API_RESOURCE_LIST(&keypair_resource, COMPUTE_V21 "/os-keypairs", API_VIEW_SUMMARY),
     {.method = "POST", .pattern = COMPUTE_V21 "/os-keypairs", .handler = create_keypair},
-    {.method = "GET", .pattern = COMPUTE_V21 "/os-keypairs/{name}", .handler = show_keypair},
-    {.method = "DELETE", .pattern = COMPUTE_V21 "/os-keypairs/{name}", .handler = delete_keypair},
+    API_RESOURCE_SHOW(&keypair_resource, COMPUTE_V21 "/os-keypairs/{name}"),
+    API_RESOURCE_DELETE(&keypair_resource, COMPUTE_V21 "/os-keypairs/{name}"),
 };
 
 const struct api_route_table compute_keypairs_routes = {

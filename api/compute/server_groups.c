@@ -1,6 +1,7 @@
 /* /compute/v2.1/os-server-groups: affinity / anti-affinity (and the soft
  * variants) groups of a project. Members are the live instances created with
- * scheduler_hints {"group": id}; the scheduler enforces the policy. */
+ * scheduler_hints {"group": id}; the scheduler enforces the policy. A
+ * resource of the engine (core/resource.h), with the quota in its create. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,165 +11,124 @@
 #include "db.h"
 #include "id.h"
 #include "mem.h"
+#include "resource.h"
 
-#define GROUP_SQL                                                                                  \
-    "SELECT g.id::text AS id, g.name, g.policy, g.project_id, g.user_id, coalesce((SELECT "        \
+/* A group and its live members, oldest first. */
+#define GROUP_COLS                                                                                 \
+    "g.id::text AS id, g.name, g.policy, g.project_id, g.user_id, g.created_at, coalesce((SELECT " \
     "json_agg(i.id::text ORDER BY i.created_at) FROM instance i WHERE i.server_group_id = g.id "   \
-    "AND i.deleted_at IS NULL), '[]')::text AS members FROM server_group g "
+    "AND i.deleted_at IS NULL), '[]')::text AS members"
 
 static json_t *
-group_json(const json_t *row)
+group_render(struct api_req *req, const json_t *row, enum api_view view)
 {
+    (void)req;
+    (void)view;
     json_t *members = json_loads(json_string_value(json_object_get(row, "members")), 0, NULL);
     return json_pack("{s:O,s:O,s:[O],s:o,s:{}}", "id", json_object_get(row, "id"), "name",
                      json_object_get(row, "name"), "policies", json_object_get(row, "policy"),
                      "members", members ? members : json_array(), "metadata");
 }
 
+/* The caller's project; an admin sees any one group, and every project's in
+ * a list with ?all_projects=true. */
 static int
-list_groups(struct api_req *req, struct err *err)
+group_scope(struct api_req *req, struct db_sql *where, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
-        return -1;
-    int all;
+    int all = -1;
     if (compute_query_bool(req, "all_projects", &all, err) < 0)
         return -1;
-    PGconn *conn = api_req_db(req, err);
-    if (!conn)
-        return -1;
-    const char *p[] = {req->ctx.project_id, compute_is_admin(req) && all == 1 ? "t" : "f"};
-    json_t *rows = db_query_json(
-        conn, GROUP_SQL "WHERE $2 = 't' OR g.project_id = $1 ORDER BY g.created_at", 2, p, err);
-    if (!rows)
-        return -1;
-    json_t *list = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach (rows, i, row)
-        json_array_append_new(list, group_json(row));
-    json_decref(rows);
-    api_reply_json(req, 200, json_pack("{s:o}", "server_groups", list));
+    bool one = api_req_param(req, "group_id") != NULL;
+    if (!compute_is_admin(req) || (!one && all != 1))
+        db_sql_add1(where, " AND g.project_id = $?", req->ctx.project_id);
     return 0;
 }
 
-static json_t *
-group_get(struct api_req *req, PGconn *conn, const char *id, struct err *err)
-{
-    if (!id_is_uuid(id)) {
-        err_set(err, ERR_NOT_FOUND, "Instance group %.64s could not be found.", id);
-        return NULL;
-    }
-    const char *p[] = {id, req->ctx.project_id, compute_is_admin(req) ? "t" : "f"};
-    return db_compute_one(conn, "Instance group", id,
-                          GROUP_SQL "WHERE g.id = $1::uuid AND ($3 = 't' OR g.project_id = $2)", 3,
-                          p, err);
-}
-
+/* Nova 2.1 takes a list of exactly one policy; the table keeps the one. */
 static int
-show_group(struct api_req *req, struct err *err)
+group_prepare(struct api_req *req, const json_t *obj, struct api_values *vals,
+              enum api_schema_op op, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
-        return -1;
-    PGconn *conn = api_req_db(req, err);
-    json_t *row = conn ? group_get(req, conn, api_req_param(req, "group_id"), err) : NULL;
-    if (!row)
-        return -1;
-    api_reply_json(req, 200, json_pack("{s:o}", "server_group", group_json(row)));
-    json_decref(row);
-    return 0;
-}
-
-static int
-create_group(struct api_req *req, struct err *err)
-{
-    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
-        return -1;
-    const char *project = compute_project(req, err);
-    json_t *g = project ? compute_body(req, "server_group", err) : NULL;
-    if (!g)
-        return -1;
-    const char *name;
-    if (compute_str(g, "name", true, 255, &name, err) < 0)
-        return -1;
-    if (!*name)
-        return err_set(err, ERR_INVALID, "Invalid input for field/attribute name.");
-    json_t *pol = json_object_get(g, "policies");
-    const char *policy = json_is_array(pol) && json_array_size(pol) == 1
-                             ? json_string_value(json_array_get(pol, 0))
-                             : NULL;
-    static const char *const known[] = {"affinity", "anti-affinity", "soft-affinity",
-                                        "soft-anti-affinity"};
-    bool ok = false;
-    for (size_t i = 0; policy && i < ARRAY_SIZE(known); i++)
-        ok |= strcmp(policy, known[i]) == 0;
-    if (!ok)
+    (void)op;
+    json_t *pol = json_object_get(obj, "policies");
+    if (json_array_size(pol) != 1)
         return err_set(err, ERR_INVALID,
-                       "Invalid input for field/attribute policies: one of "
-                       "affinity, anti-affinity, soft-affinity, soft-anti-affinity is required.");
-    PGconn *conn = api_req_db(req, err);
-    if (!conn || db_begin(conn, err) < 0)
-        return -1;
+                       "Invalid input for field/attribute policies: exactly one policy is "
+                       "required.");
+    api_values_set(vals, "policy", json_string_value(json_array_get(pol, 0)));
+    api_values_set(vals, "user_id", req->ctx.user_id);
+    return 0;
+}
+
+/* The server_groups quota, counted under the project's lock. */
+static int
+group_quota(struct api_req *req, PGconn *conn, const struct api_values *vals, struct err *err)
+{
+    const char *project = api_values_get(vals, "project_id");
     long long lim;
     if (db_compute_lock_project(conn, project, err) < 0 ||
         compute_quota_limit(req, conn, project, COMPUTE_QUOTA_SERVER_GROUPS, &lim, err) < 0)
-        goto rollback;
+        return -1;
     const char *cp[] = {project};
     json_t *cnt =
         db_compute_one(conn, "Project", project,
                        "SELECT count(*) AS n FROM server_group WHERE project_id = $1", 1, cp, err);
     if (!cnt)
-        goto rollback;
+        return -1;
     long long used = json_integer_value(json_object_get(cnt, "n"));
     json_decref(cnt);
-    if (lim >= 0 && used + 1 > lim) {
-        err_set(err, ERR_FORBIDDEN, "Quota exceeded, too many server groups.");
-        goto rollback;
-    }
-    char id[ID_UUID_LEN + 1];
-    id_uuid(id);
-    const char *p[] = {id, name, policy, project, req->ctx.user_id};
-    if (db_cmd(conn,
-               "INSERT INTO server_group (id, name, policy, project_id, user_id) VALUES "
-               "($1::uuid, $2, $3, $4, $5)",
-               5, p, err) < 0 ||
-        db_commit(conn, err) < 0)
-        goto rollback;
-    json_t *row = group_get(req, conn, id, err);
-    if (!row)
-        return -1;
-    api_reply_json(req, 200, json_pack("{s:o}", "server_group", group_json(row)));
-    json_decref(row);
+    if (lim >= 0 && used + 1 > lim)
+        return err_set(err, ERR_FORBIDDEN, "Quota exceeded, too many server groups.");
     return 0;
-rollback:
-    db_rollback(conn);
-    return -1;
 }
 
-static int
-delete_group(struct api_req *req, struct err *err)
-{
-    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
-        return -1;
-    const char *id = api_req_param(req, "group_id");
-    PGconn *conn = api_req_db(req, err);
-    json_t *row = conn ? group_get(req, conn, id, err) : NULL;
-    if (!row)
-        return -1;
-    json_decref(row);
-    const char *p[] = {id};
-    if (db_cmd(conn, "DELETE FROM server_group WHERE id = $1::uuid", 1, p, err) < 0)
-        return -1;
-    api_reply_empty(req, 204);
-    return 0;
-}
+static const char *const group_policies[] = {"affinity", "anti-affinity", "soft-affinity",
+                                             "soft-anti-affinity", NULL};
+static const struct api_field group_policy =
+    API_FIELD_DEF("policy", API_FIELD_STRING, API_FIELD_REQUIRED, .enum_values = group_policies);
+
+static const struct api_field group_fields[] = {
+    API_FIELD_DEF("name", API_FIELD_STRING, API_FIELD_REQUIRED | API_FIELD_NONEMPTY, .min = 1,
+                  .max = 255),
+    API_FIELD_DEF("policies", API_FIELD_ARRAY, API_FIELD_REQUIRED, .max = 1, .items = &group_policy,
+                  .column = "policy"),
+};
+
+static const struct api_schema group_schema = {
+    .name = "server_group",
+    .fields = group_fields,
+    .nfields = ARRAY_SIZE(group_fields),
+};
+
+static const struct api_resource group_resource = {
+    .singular = "server_group",
+    .plural = "server_groups",
+    .noun = "Instance group",
+    .id_param = "group_id",
+    .path = COMPUTE_V21 "/os-server-groups",
+    .schema = &group_schema,
+    .table = "server_group g",
+    .select = GROUP_COLS,
+    .project_column = "project_id",
+    .default_sort = "created_at",
+    .paging = API_PAGING_NOVA,
+    .list_action = "os_compute_api:os-server-groups:index",
+    .show_action = "os_compute_api:os-server-groups:show",
+    .create_action = "os_compute_api:os-server-groups:create",
+    .delete_action = "os_compute_api:os-server-groups:delete",
+    .create_status = 200,
+    .begin = compute_begin,
+    .scope = group_scope,
+    .prepare = group_prepare,
+    .before_create = group_quota,
+    .render = group_render,
+};
 
 static const struct api_route routes[] = {
-    {.method = "GET", .pattern = COMPUTE_V21 "/os-server-groups", .handler = list_groups},
-    {.method = "POST", .pattern = COMPUTE_V21 "/os-server-groups", .handler = create_group},
-    {.method = "GET", .pattern = COMPUTE_V21 "/os-server-groups/{group_id}", .handler = show_group},
-    {.method = "DELETE",
-     .pattern = COMPUTE_V21 "/os-server-groups/{group_id}",
-     .handler = delete_group},
+    API_RESOURCE_LIST(&group_resource, COMPUTE_V21 "/os-server-groups", API_VIEW_DETAIL),
+    API_RESOURCE_CREATE(&group_resource, COMPUTE_V21 "/os-server-groups"),
+    API_RESOURCE_SHOW(&group_resource, COMPUTE_V21 "/os-server-groups/{group_id}"),
+    API_RESOURCE_DELETE(&group_resource, COMPUTE_V21 "/os-server-groups/{group_id}"),
 };
 
 const struct api_route_table compute_server_groups_routes = {

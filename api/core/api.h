@@ -59,9 +59,10 @@ struct api_route {
     const char *pattern; /* "/v3/projects/{project_id}": literal or {name} segments */
     api_handler handler;
     unsigned flags;
-    size_t max_body; /* 0: the server's [api] max_body_size */
-    long arg;        /* for the handler (req->match.route->arg): one handler
-                        serves variants, e.g. a list and its /detail */
+    size_t max_body;  /* 0: the server's [api] max_body_size */
+    long arg;         /* for the handler (req->match.route->arg): one handler
+                         serves variants, e.g. a list and its /detail */
+    const void *data; /* for generic handlers: the struct api_resource they serve */
 };
 
 struct api_route_table {
@@ -178,6 +179,9 @@ struct api_req {
 const char *api_req_param(const struct api_req *req, const char *name);
 /* A query argument, or NULL. */
 const char *api_req_query(const struct api_req *req, const char *name);
+/* Every value of a repeated query argument (?fields=a&fields=b), in order, at
+ * most @max; returns how many. */
+int api_req_query_all(const struct api_req *req, const char *name, const char **out, int max);
 /* A request header, or NULL. */
 const char *api_req_header(const struct api_req *req, const char *name);
 /* The body as a JSON object (parsed once). 400 for an empty body, malformed

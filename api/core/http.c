@@ -296,6 +296,32 @@ api_req_query(const struct api_req *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct query_all {
+    const char *name;
+    const char **out;
+    int max, n;
+};
+
+static enum MHD_Result
+query_all_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct query_all *q = cls;
+    if (strcmp(key, q->name) == 0 && q->n < q->max)
+        q->out[q->n++] = value ? value : "";
+    return MHD_YES;
+}
+
+int
+api_req_query_all(const struct api_req *req, const char *name, const char **out, int max)
+{
+    if (!req->conn)
+        return 0;
+    struct query_all q = {.name = name, .out = out, .max = max};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_all_one, &q);
+    return q.n;
+}
+
 const char *
 api_req_header(const struct api_req *req, const char *name)
 {

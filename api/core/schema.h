@@ -24,21 +24,22 @@ enum api_field_type {
     API_FIELD_BOOLEAN,
     API_FIELD_UUID,   /* a string: 32 hex digits, dashed or not (normalised by the db layer) */
     API_FIELD_OBJECT, /* any JSON object (e.g. metadata); @max bounds its member count */
-    API_FIELD_ARRAY,  /* a JSON array; @items (when set) checks each element; @max bounds its length */
+    API_FIELD_ARRAY,  /* a JSON array; @items (when set) checks each element; @max bounds its length
+                       */
     API_FIELD_STRING_MAP, /* an object whose values are strings up to @max characters */
     API_FIELD__LAST
 };
 
 enum api_field_flags {
-    API_FIELD_REQUIRED = 1 << 0,   /* create must give it */
-    API_FIELD_NULLABLE = 1 << 1,   /* null is accepted (and stored as NULL) */
-    API_FIELD_READ_ONLY = 1 << 2,  /* never accepted in a body: 400 (Glance: 403) */
-    API_FIELD_ADMIN_ONLY = 1 << 3, /* a non-admin giving it gets 403; rendered to admins only */
-    API_FIELD_CREATE_ONLY = 1 << 4, /* accepted on create, refused on update (400) */
-    API_FIELD_FILTER = 1 << 5,     /* ?name=value filters lists (several values: any of them) */
-    API_FIELD_SORT = 1 << 6,       /* may be a sort_key */
-    API_FIELD_INT_STRING = 1 << 7, /* an integer may come as a decimal string (Nova) */
-    API_FIELD_NONEMPTY = 1 << 8,   /* a string must not be empty (or all blanks) */
+    API_FIELD_REQUIRED = 1 << 0,       /* create must give it */
+    API_FIELD_NULLABLE = 1 << 1,       /* null is accepted (and stored as NULL) */
+    API_FIELD_READ_ONLY = 1 << 2,      /* never accepted in a body: 400 (Glance: 403) */
+    API_FIELD_ADMIN_ONLY = 1 << 3,     /* a non-admin giving it gets 403; rendered to admins only */
+    API_FIELD_CREATE_ONLY = 1 << 4,    /* accepted on create, refused on update (400) */
+    API_FIELD_FILTER = 1 << 5,         /* ?name=value filters lists (several values: any of them) */
+    API_FIELD_SORT = 1 << 6,           /* may be a sort_key */
+    API_FIELD_INT_STRING = 1 << 7,     /* an integer may come as a decimal string (Nova) */
+    API_FIELD_NONEMPTY = 1 << 8,       /* a string must not be empty (or all blanks) */
     API_FIELD_NO_EDGE_BLANKS = 1 << 9, /* no leading or trailing spaces (Nova names) */
     API_FIELD_HIDDEN = 1 << 10,        /* stored and accepted, never rendered (passwords) */
 };
@@ -55,6 +56,13 @@ struct api_field {
     const struct api_field *items;  /* ARRAY: the schema of one element (name unused) */
     const char *column;             /* the db column, when it is not @name */
 };
+
+/* One field of a schema table: API_FIELD_DEF("ram", API_FIELD_INTEGER,
+ * API_FIELD_REQUIRED, .min = 1, .max = 1 << 30, .column = "memory_mb"). */
+#define API_FIELD_DEF(name_, type_, flags_, ...)                                                   \
+    {                                                                                              \
+        .name = name_, .type = type_, .flags = flags_, __VA_ARGS__                                 \
+    }
 
 struct api_schema {
     const char *name; /* "flavor": the body's wrapping key and the messages' noun */

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Golden responses: one committed file per resource and representation
+# (tests/api/golden/<service>/<name>.json), compared with what the real
+# cloud-api answers against a real PostgreSQL and RabbitMQ. Ids, times and
+# the base URL are normalised (golden.py). A change of representation is a
+# change of a golden file, seen in review; NUBE_GOLDEN_UPDATE=1 rewrites them.
+#
+#   service_golden.sh CLOUD_API SOURCE_DIR
+set -u
+
+API_BIN=${1:?usage: service_golden.sh CLOUD_API SOURCE_DIR}
+SRC=${2:?usage: service_golden.sh CLOUD_API SOURCE_DIR}
+export NUBE_SRC=$SRC
+# shellcheck source=tests/lib/services.sh
+. "$SRC/tests/lib/services.sh"
+GOLDEN=$SRC/tests/api/golden
+MODE=check
+[ "${NUBE_GOLDEN_UPDATE:-0}" = 1 ] && MODE=update
+
+command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+[ -x "${PG_BINDIR:-}/initdb" ] || { echo "SKIP: no PostgreSQL server (initdb) found"; exit 77; }
+if ! declare -f rabbitmq_available >/dev/null || ! rabbitmq_available; then
+    echo "SKIP: rabbitmq-server (and erl) are not installed"
+    exit 77
+fi
+
+fail=0
+checks=0
+test_pg_start || { echo "FAIL: PostgreSQL did not start"; exit 1; }
+test_rabbit_start || { echo "FAIL: RabbitMQ did not start"; exit 1; }
+TMP=$(test_tmpdir)
+API_PORT=$(free_port)
+URL=http://127.0.0.1:$API_PORT
+test_api_conf "$TMP/api.conf" "$API_PORT" "$NUBE_TEST_PG_CONNINFO" "$NUBE_TEST_AMQP_URL"
+cat >>"$TMP/api.conf" <<EOF
+[api]
+public_url = $URL
+[catalog]
+image = $URL/image
+EOF
+"$API_BIN" bootstrap --config "$TMP/api.conf" --admin-password 'Adm1n!pw' >/dev/null 2>&1 ||
+    { echo "FAIL: bootstrap"; exit 1; }
+"$API_BIN" --config "$TMP/api.conf" &
+API_PID=$!
+test_cleanup_add "kill -TERM $API_PID 2>/dev/null; wait $API_PID 2>/dev/null"
+for _ in $(seq 1 100); do
+    curl -s -o /dev/null "$URL/v3" && break
+    sleep 0.1
+done
+
+BODY=$TMP/body
+TOKEN=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' "$URL/v3/auth/tokens" \
+    -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"Adm1n!pw"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' |
+    grep -i '^x-subject-token:' | cut -d' ' -f2 | tr -d '\r')
+[ -n "$TOKEN" ] || { echo "FAIL: no token"; tail -20 "$TMP/api.log"; exit 1; }
+req() { # req METHOD PATH [curl args]: STATUS and BODY
+    local method=$1 path=$2
+    shift 2
+    STATUS=$(curl -s -X "$method" -o "$BODY" -w '%{http_code}' -H "X-Auth-Token: $TOKEN" \
+        -H 'Content-Type: application/json' "$@" "$URL$path")
+}
+field() { python3 -c "import json; print(json.load(open('$BODY'))$1)"; }
+# golden NAME METHOD PATH [curl args]: the response must match golden/NAME.json
+golden() {
+    local name=$1 out
+    shift
+    req "$@"
+    checks=$((checks + 1))
+    case $STATUS in
+    2??) ;;
+    *)
+        fail=$((fail + 1))
+        echo "FAIL: $name: $* answered $STATUS $(head -c 300 "$BODY")"
+        return
+        ;;
+    esac
+    mkdir -p "$(dirname "$GOLDEN/$name.json")"
+    if out=$(python3 "$SRC/tests/api/golden.py" "$MODE" "$GOLDEN/$name.json" "$URL" <"$BODY"); then
+        echo "ok: $name ($MODE)"
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $name differs from its golden file:"
+        printf '%s\n' "$out" | head -n 40 | sed 's/^/    /'
+    fi
+}
+
+# ---- what the representations show ----
+req POST /v3/projects -d '{"project":{"name":"golden","description":"a project","domain_id":"default"}}'
+PROJECT=$(field "['project']['id']")
+req POST /v3/users -d "{\"user\":{\"name\":\"gold\",\"password\":\"s3cret\",\"email\":\"gold@example.org\",\"default_project_id\":\"$PROJECT\"}}"
+USER=$(field "['user']['id']")
+req POST /v3/roles -d '{"role":{"name":"golden-role"}}'
+ROLE=$(field "['role']['id']")
+req POST /compute/v2.1/flavors -d '{"flavor":{"name":"gold.small","id":"gold-1","ram":256,"vcpus":1,"disk":1,"swap":64,"OS-FLV-EXT-DATA:ephemeral":2,"rxtx_factor":1.5}}'
+# a fixed public key: its fingerprint is fixed too
+PUB='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ/q1TMoexCAklrjhLnWgCSwj2lRdCCJw2p4UIoIhCK0 golden@nube'
+req POST /compute/v2.1/os-keypairs -d "{\"keypair\":{\"name\":\"gold-key\",\"public_key\":\"$PUB\"}}"
+req POST /compute/v2.1/os-server-groups -d '{"server_group":{"name":"gold-group","policies":["anti-affinity"]}}'
+GROUP=$(field "['server_group']['id']")
+req POST /image/v2/images -d '{"name":"gold-image","disk_format":"raw","container_format":"bare","min_ram":64,"tags":["t1"],"os_distro":"debian"}'
+IMAGE=$(field "['id']")
+printf 'golden image data\n' >"$TMP/image.raw"
+curl -s -o /dev/null -X PUT -H "X-Auth-Token: $TOKEN" -H "Content-Type: application/octet-stream" --data-binary @"$TMP/image.raw" "$URL/image/v2/images/$IMAGE/file"
+req POST "/image/v2/images/$IMAGE/members" -d "{\"member\":\"$PROJECT\"}"
+req POST /compute/v2.1/servers -d "{\"server\":{\"name\":\"gold-vm\",\"imageRef\":\"$IMAGE\",\"flavorRef\":\"gold-1\",\"key_name\":\"gold-key\",\"metadata\":{\"k\":\"v\"}}}"
+SERVER=$(field "['server']['id']") || { echo "FAIL: server create: $(cat "$BODY")"; exit 1; }
+
+# ---- identity ----
+golden identity/project GET "/v3/projects/$PROJECT"
+golden identity/user GET "/v3/users/$USER"
+golden identity/role GET "/v3/roles/$ROLE"
+golden identity/domain GET /v3/domains/default
+# ---- compute ----
+golden compute/flavor GET /compute/v2.1/flavors/gold-1
+golden compute/flavors GET "/compute/v2.1/flavors?minRam=256&minDisk=1&limit=1"
+golden compute/flavors_detail GET "/compute/v2.1/flavors/detail?minRam=256&minDisk=1&limit=1"
+golden compute/keypair GET /compute/v2.1/os-keypairs/gold-key
+golden compute/keypairs GET /compute/v2.1/os-keypairs
+golden compute/server_group GET "/compute/v2.1/os-server-groups/$GROUP"
+golden compute/server GET "/compute/v2.1/servers/$SERVER"
+golden compute/servers GET /compute/v2.1/servers
+golden compute/limits GET /compute/v2.1/limits
+# ---- image ----
+golden image/image GET "/image/v2/images/$IMAGE"
+golden image/member GET "/image/v2/images/$IMAGE/members/$PROJECT"
+golden image/schema_image GET /image/v2/schemas/image
+
+echo "$((checks - fail)) passed, $fail failed"
+[ $fail -eq 0 ]
