@@ -22,6 +22,7 @@ enum api_error_style {
     API_ERRORS_KEYSTONE, /* {"error":{"code","title","message"}} */
     API_ERRORS_NOVA,     /* {"itemNotFound":{"code","message"}} and friends */
     API_ERRORS_NEUTRON,  /* {"NeutronError":{"type","message","detail"}} */
+    API_ERRORS_GLANCE,   /* the Keystone body; Glance's words in the schema validator */
     API_ERRORS__LAST
 };
 

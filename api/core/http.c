@@ -175,6 +175,7 @@ api_error_body(enum api_error_style style, int status, const char *message)
                          "detail", "");
     }
     case API_ERRORS_KEYSTONE:
+    case API_ERRORS_GLANCE:
     case API_ERRORS__LAST:
         break;
     }

@@ -6,7 +6,10 @@
  * Messages name the field and say what is wrong, in the family's words
  * (api_error_style): Keystone "Invalid input for field 'name': ...", Nova
  * "Invalid input for field/attribute name. ...", Neutron "Invalid input for
- * name. Reason: ...", Glance "Provided object does not match schema ...". */
+ * name. Reason: ...", Glance (API_ERRORS_GLANCE: the Keystone body, Glance's
+ * words) "Provided object does not match schema ...". Values are quoted
+ * clipped, with control characters replaced, so that a message is always
+ * valid UTF-8 and shorter than ERR_MSG_MAX. */
 #ifndef NUBE_API_SCHEMA_H
 #define NUBE_API_SCHEMA_H
 
@@ -21,12 +24,14 @@ enum api_field_type {
     API_FIELD_STRING,
     API_FIELD_INTEGER, /* a JSON integer (or a decimal string with API_FIELD_INT_STRING) */
     API_FIELD_NUMBER,  /* integer or real */
-    API_FIELD_BOOLEAN,
-    API_FIELD_UUID,   /* a string: 32 hex digits, dashed or not (normalised by the db layer) */
-    API_FIELD_OBJECT, /* any JSON object (e.g. metadata); @max bounds its member count */
-    API_FIELD_ARRAY,  /* a JSON array; @items (when set) checks each element; @max bounds its length
-                       */
-    API_FIELD_STRING_MAP, /* an object whose values are strings up to @max characters */
+    API_FIELD_BOOLEAN, /* with INT_STRING also "true"/"False"/"1"/"off"/"yes"... (Nova) */
+    API_FIELD_UUID,    /* a string: 32 hex digits, dashed or not (normalised by the db layer) */
+    API_FIELD_OBJECT,  /* any JSON object (e.g. metadata); @max bounds its member count */
+    API_FIELD_ARRAY, /* a JSON array; @items (when set) checks each element; @max bounds its length
+                      */
+    API_FIELD_STRING_MAP, /* an object of strings: keys 1 to 255 characters (matching @pattern
+                             when set), each value checked by @items when set (a STRING field),
+                             else a string up to 255 characters; @max bounds its member count */
     API_FIELD__LAST
 };
 
@@ -48,13 +53,19 @@ struct api_field {
     const char *name; /* the JSON member */
     enum api_field_type type;
     unsigned flags; /* enum api_field_flags */
-    /* STRING/UUID: length bounds in characters; INTEGER/NUMBER: value bounds;
+    /* STRING/UUID: length bounds in characters (each applies when > 0);
+     * INTEGER/NUMBER: value bounds (both apply unless both are 0);
      * OBJECT/ARRAY/STRING_MAP: max members (min ignored). 0,0: no bound. */
     long long min, max;
     const char *const *enum_values; /* NULL-terminated: the only accepted strings */
     const char *pattern;            /* POSIX extended regex the whole string must match */
     const struct api_field *items;  /* ARRAY: the schema of one element (name unused) */
     const char *column;             /* the db column, when it is not @name */
+    /* OBJECT (and ARRAY items of type OBJECT): the members' schema, checked
+     * recursively with the same op and admin bit; NULL: any object. Added
+     * with the validator for nested bodies (Nova's networks, block device
+     * mappings, security_groups). */
+    const struct api_schema *object;
 };
 
 /* One field of a schema table: API_FIELD_DEF("ram", API_FIELD_INTEGER,
@@ -95,7 +106,8 @@ int api_schema_check_text(const struct api_field *f, const char *value, enum api
                           struct err *err);
 
 /* The body's wrapping object: @body[@s->name] must be an object, else 400 in
- * @style's words. */
+ * @style's words. Glance bodies are not wrapped: in API_ERRORS_GLANCE the
+ * body itself must be the object. */
 json_t *api_schema_unwrap(const struct api_schema *s, json_t *body, enum api_error_style style,
                           struct err *err);
 
