@@ -1,4 +1,5 @@
-/* The generic handlers of the resource engine (resource.h). */
+/* The resource engine (resource.h): the shared steps, and show, create,
+ * update and delete. Lists are in resource_list.c. */
 #include "resource.h"
 
 #include <stdio.h>
@@ -9,9 +10,7 @@
 #include "id.h"
 #include "mem.h"
 #include "policy.h"
-
-#define RESOURCE_MAX_SORT 4
-#define RESOURCE_MAX_VALUES 32 /* values of one repeated filter or fields= */
+#include "resource_int.h"
 
 /* ---- small helpers ---- */
 
@@ -59,21 +58,21 @@ values_free(struct api_values *v)
     v->n = 0;
 }
 
-static const char *
-field_column(const struct api_field *f)
+const char *
+resource_field_column(const struct api_field *f)
 {
     return f->column ? f->column : f->name;
 }
 
-static const char *
-id_column(const struct api_resource *r)
+const char *
+resource_id_column(const struct api_resource *r)
 {
     return r->id_column ? r->id_column : "id";
 }
 
 /* "FROM flavor" with the select list. */
-static void
-select_from(struct db_sql *q, const struct api_resource *r)
+void
+resource_select_from(struct db_sql *q, const struct api_resource *r)
 {
     db_sql_add(q, "SELECT ");
     db_sql_add(q, r->select ? r->select : "*");
@@ -83,8 +82,9 @@ select_from(struct db_sql *q, const struct api_resource *r)
 }
 
 /* The caller's rows: the scope hook, or the project column for non-admins. */
-static int
-add_scope(struct api_req *req, const struct api_resource *r, struct db_sql *q, struct err *err)
+int
+resource_add_scope(struct api_req *req, const struct api_resource *r, struct db_sql *q,
+                   struct err *err)
 {
     if (r->scope)
         return r->scope(req, q, err);
@@ -102,12 +102,12 @@ api_resource_get(struct api_req *req, const struct api_resource *r, PGconn *conn
 {
     struct db_sql q;
     db_sql_init(&q);
-    select_from(&q, r);
+    resource_select_from(&q, r);
     db_sql_add(&q, " AND ");
-    db_sql_ident(&q, id_column(r));
+    db_sql_ident(&q, resource_id_column(r));
     db_sql_add1(&q, "::text = $?", id);
     json_t *row = NULL;
-    if (add_scope(req, r, &q, err) == 0)
+    if (resource_add_scope(req, r, &q, err) == 0)
         row =
             db_first_row(db_sql_rows(conn, &q, err), err, "%s %s could not be found.", r->noun, id);
     db_sql_free(&q);
@@ -125,8 +125,9 @@ check_policy(struct api_req *req, const struct api_resource *r, const char *acti
 }
 
 /* begin hook, then the verb's policy on the caller's own project. */
-static int
-verb_begin(struct api_req *req, const struct api_resource *r, const char *action, struct err *err)
+int
+resource_verb_begin(struct api_req *req, const struct api_resource *r, const char *action,
+                    struct err *err)
 {
     if (r->begin && r->begin(req, err) < 0)
         return -1;
@@ -147,7 +148,7 @@ api_resource_render(struct api_req *req, const struct api_resource *r, const jso
         if ((f->flags & API_FIELD_HIDDEN) ||
             ((f->flags & API_FIELD_ADMIN_ONLY) && !req->ctx.is_admin))
             continue;
-        json_t *v = json_object_get(row, field_column(f));
+        json_t *v = json_object_get(row, resource_field_column(f));
         if (!v)
             continue;
         bool structured = f->type == API_FIELD_OBJECT || f->type == API_FIELD_ARRAY ||
@@ -163,8 +164,8 @@ api_resource_render(struct api_req *req, const struct api_resource *r, const jso
 }
 
 /* Neutron's fields=: keep only the members asked for (none asked: all). */
-static void
-project_fields(struct api_req *req, json_t *doc)
+void
+resource_project_fields(struct api_req *req, json_t *doc)
 {
     const char *want[RESOURCE_MAX_VALUES];
     int n = api_req_query_all(req, "fields", want, RESOURCE_MAX_VALUES);
@@ -180,289 +181,6 @@ project_fields(struct api_req *req, json_t *doc)
         if (!keep)
             json_object_del(doc, key);
     }
-}
-
-/* ---- list ---- */
-
-static const char *
-array_cast(enum api_field_type t)
-{
-    switch (t) {
-    case API_FIELD_INTEGER:
-        return "::bigint[])";
-    case API_FIELD_NUMBER:
-        return "::float8[])";
-    case API_FIELD_BOOLEAN:
-        return "::boolean[])";
-    default:
-        return "::text[])";
-    }
-}
-
-/* ?field=a&field=b for every FILTER field: the row matches any of them. */
-static int
-add_filters(struct api_req *req, const struct api_resource *r, struct db_sql *q, struct err *err)
-{
-    enum api_error_style style = api_req_style(req);
-    for (size_t i = 0; i < r->schema->nfields; i++) {
-        const struct api_field *f = &r->schema->fields[i];
-        if (!(f->flags & API_FIELD_FILTER))
-            continue;
-        const char *vals[RESOURCE_MAX_VALUES];
-        int n = api_req_query_all(req, f->name, vals, RESOURCE_MAX_VALUES);
-        if (n == 0)
-            continue;
-        if ((f->flags & API_FIELD_ADMIN_ONLY) && !req->ctx.is_admin)
-            return err_set(err, ERR_FORBIDDEN, "Only administrators may filter on %s.", f->name);
-        for (int k = 0; k < n; k++)
-            if (api_schema_check_text(f, vals[k], style, err) < 0)
-                return -1;
-        char *arr = db_sql_text_array(vals, n);
-        db_sql_add(q, " AND ");
-        db_sql_ident(q, field_column(f));
-        db_sql_add1(q, " = ANY($?", arr);
-        db_sql_add(q, array_cast(f->type));
-        free(arr);
-    }
-    return 0;
-}
-
-struct sort_key {
-    const char *column;
-    bool desc;
-};
-
-/* A SORT field by its name or its column (Nova sorts flavors by memory_mb). */
-static const struct api_field *
-sort_field(const struct api_schema *s, const char *name)
-{
-    for (size_t i = 0; i < s->nfields; i++)
-        if ((s->fields[i].flags & API_FIELD_SORT) &&
-            (strcmp(s->fields[i].name, name) == 0 ||
-             strcmp(field_column(&s->fields[i]), name) == 0))
-            return &s->fields[i];
-    return NULL;
-}
-
-/* sort_key / sort_dir pairs over SORT fields, then the id as the tie-break. */
-static int
-parse_sort(struct api_req *req, const struct api_resource *r, struct sort_key *keys, int *nkeys,
-           struct err *err)
-{
-    const char *names[RESOURCE_MAX_SORT + 1], *dirs[RESOURCE_MAX_SORT + 1];
-    int nn = api_req_query_all(req, "sort_key", names, RESOURCE_MAX_SORT + 1);
-    int nd = api_req_query_all(req, "sort_dir", dirs, RESOURCE_MAX_SORT + 1);
-    if (nn > RESOURCE_MAX_SORT)
-        return err_set(err, ERR_INVALID, "At most %d sort keys are accepted.", RESOURCE_MAX_SORT);
-    if (nd > (nn ? nn : 1))
-        return err_set(err, ERR_INVALID, "There are more sort_dir than sort_key arguments.");
-    int n = 0;
-    for (int i = 0; i < nn; i++) {
-        const struct api_field *f = sort_field(r->schema, names[i]);
-        if (!f)
-            return err_set(err, ERR_INVALID, "Invalid sort_key %.64s: it is not a sortable field.",
-                           names[i]);
-        keys[n++].column = field_column(f);
-    }
-    for (int i = 0; i < nd; i++) {
-        if (strcmp(dirs[i], "asc") != 0 && strcmp(dirs[i], "desc") != 0)
-            return err_set(err, ERR_INVALID, "Invalid sort_dir %.16s: it is asc or desc.", dirs[i]);
-    }
-    /* a lone sort_dir orders the default key */
-    bool id_desc = nn == 0 && nd == 1 && strcmp(dirs[0], "desc") == 0;
-    if (nn == 0 && r->default_sort) {
-        keys[n].column = r->default_sort;
-        keys[n++].desc = id_desc;
-    }
-    for (int i = 0; i < n; i++)
-        keys[i].desc = i < nd ? strcmp(dirs[i], "desc") == 0 : (nd ? keys[0].desc : false);
-    bool has_id = false;
-    for (int i = 0; i < n; i++)
-        has_id |= strcmp(keys[i].column, id_column(r)) == 0;
-    if (!has_id) {
-        keys[n].column = id_column(r);
-        keys[n].desc = n > 0 ? keys[0].desc : id_desc;
-        n++;
-    }
-    *nkeys = n;
-    return 0;
-}
-
-/* The rows after the marker row in the sort order: for keys k1..kn,
- * OR over i of (k1 = m1 AND ... AND k(i-1) = m(i-1) AND ki > mi). */
-static void
-add_marker(struct db_sql *q, const struct api_resource *r, const struct sort_key *keys, int n,
-           const char *marker)
-{
-    db_sql_add(q, " AND (false");
-    for (int i = 0; i < n; i++) {
-        db_sql_add(q, " OR (true");
-        for (int j = 0; j <= i; j++) {
-            db_sql_add(q, " AND ");
-            db_sql_ident(q, keys[j].column);
-            db_sql_add(q, j < i ? " IS NOT DISTINCT FROM " : (keys[j].desc ? " < " : " > "));
-            db_sql_add(q, "(SELECT ");
-            db_sql_ident(q, keys[j].column);
-            db_sql_add(q, " FROM ");
-            db_sql_add(q, r->table);
-            db_sql_add(q, " WHERE ");
-            db_sql_ident(q, id_column(r));
-            db_sql_add1(q, "::text = $?)", marker);
-        }
-        db_sql_add(q, ")");
-    }
-    db_sql_add(q, ")");
-}
-
-static int
-parse_limit(struct api_req *req, const struct api_resource *r, long *limit, struct err *err)
-{
-    long max = r->max_limit ? r->max_limit : 1000;
-    *limit = r->default_limit ? r->default_limit : max;
-    const char *v = api_req_query(req, "limit");
-    if (!v || r->paging == API_PAGING_NONE)
-        return 0;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || n < 0)
-        return err_set(err, ERR_INVALID, "Invalid limit %.32s: it is a non-negative integer.", v);
-    *limit = n > max ? max : n;
-    return 0;
-}
-
-/* The request's query without marker (and limit when @drop_limit), for links. */
-static char *
-link_href(struct api_req *req, const struct api_resource *r, const char *marker, long limit,
-          bool previous)
-{
-    const char *view = req->match.route->arg == API_VIEW_DETAIL ? "/detail" : "";
-    if (r->paging == API_PAGING_GLANCE) {
-        char *rel = xasprintf("%s?limit=%ld&marker=%s", r->path, limit, marker);
-        return rel;
-    }
-    return api_req_url(req, "%s%s?limit=%ld&marker=%s%s", r->path, view, limit, marker,
-                       previous ? "&page_reverse=True" : "");
-}
-
-static void
-add_links(struct api_req *req, const struct api_resource *r, json_t *body, const json_t *rows,
-          long limit)
-{
-    size_t n = json_array_size(rows);
-    bool asked = api_req_query(req, "limit") != NULL;
-    const char *last =
-        n ? json_string_value(json_object_get(json_array_get(rows, n - 1), id_column(r))) : NULL;
-    char key[96];
-    snprintf(key, sizeof(key), "%s_links", r->plural);
-    switch (r->paging) {
-    case API_PAGING_NONE: {
-        char *self = api_req_url(req, "%s", r->path);
-        json_object_set_new(body, "links",
-                            json_pack("{s:s,s:n,s:n}", "self", self, "previous", "next"));
-        free(self);
-        break;
-    }
-    case API_PAGING_NOVA:
-    case API_PAGING_NEUTRON: {
-        if (!asked || !last || (long)n < limit)
-            break;
-        char *href = link_href(req, r, last, limit, false);
-        json_object_set_new(body, key, json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
-        free(href);
-        break;
-    }
-    case API_PAGING_GLANCE: {
-        char *first = xasprintf("%s", r->path);
-        json_object_set_new(body, "first", json_string(first));
-        free(first);
-        if (asked && last && (long)n >= limit) {
-            char *next = link_href(req, r, last, limit, false);
-            json_object_set_new(body, "next", json_string(next));
-            free(next);
-        }
-        break;
-    }
-    }
-}
-
-static int
-list_query(struct api_req *req, const struct api_resource *r, struct db_sql *q, long *limit,
-           struct err *err)
-{
-    struct sort_key keys[RESOURCE_MAX_SORT + 1];
-    int nkeys = 0;
-    if (parse_limit(req, r, limit, err) < 0 || parse_sort(req, r, keys, &nkeys, err) < 0)
-        return -1;
-    select_from(q, r);
-    if (add_scope(req, r, q, err) < 0 || add_filters(req, r, q, err) < 0 ||
-        (r->filter && r->filter(req, q, err) < 0))
-        return -1;
-    const char *since = api_req_query(req, "changes-since");
-    if (since && r->updated_column) {
-        db_sql_add(q, " AND ");
-        db_sql_ident(q, r->updated_column);
-        db_sql_add1(q, " >= $?::timestamptz", since);
-    }
-    const char *marker = r->paging == API_PAGING_NONE ? NULL : api_req_query(req, "marker");
-    if (marker) {
-        PGconn *conn = api_req_db(req, err);
-        json_t *m = conn ? api_resource_get(req, r, conn, marker, err) : NULL;
-        if (!m) {
-            if (err->code == ERR_NOT_FOUND)
-                err_set(err, ERR_INVALID, "marker [%.64s] not found", marker);
-            return -1;
-        }
-        json_decref(m);
-        add_marker(q, r, keys, nkeys, marker);
-    }
-    db_sql_add(q, " ORDER BY ");
-    for (int i = 0; i < nkeys; i++) {
-        if (i)
-            db_sql_add(q, ", ");
-        db_sql_ident(q, keys[i].column);
-        db_sql_add(q, keys[i].desc ? " DESC" : " ASC");
-    }
-    char lim[24];
-    snprintf(lim, sizeof(lim), "%ld", *limit);
-    db_sql_add1(q, " LIMIT $?::bigint", lim);
-    return 0;
-}
-
-int
-api_resource_list(struct api_req *req, struct err *err)
-{
-    const struct api_resource *r = api_resource_of(req);
-    if (verb_begin(req, r, r->list_action, err) < 0)
-        return -1;
-    struct db_sql q;
-    db_sql_init(&q);
-    long limit = 0;
-    json_t *rows = NULL;
-    PGconn *conn = NULL;
-    if (list_query(req, r, &q, &limit, err) == 0 && (conn = api_req_db(req, err)))
-        rows = db_sql_rows(conn, &q, err);
-    db_sql_free(&q);
-    if (!rows) {
-        if (err->code == ERR_INVALID && api_req_query(req, "changes-since"))
-            err_set(err, ERR_INVALID, "Invalid changes-since value: it is an ISO 8601 time.");
-        return -1;
-    }
-    enum api_view view =
-        req->match.route->arg == API_VIEW_SUMMARY && r->render ? API_VIEW_SUMMARY : API_VIEW_DETAIL;
-    json_t *list = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach (rows, i, row) {
-        json_t *doc = api_resource_render(req, r, row, view);
-        project_fields(req, doc);
-        json_array_append_new(list, doc);
-    }
-    json_t *body = json_object();
-    json_object_set_new(body, r->plural, list);
-    add_links(req, r, body, rows, limit);
-    json_decref(rows);
-    api_reply_json(req, 200, body);
-    return 0;
 }
 
 /* ---- show, delete ---- */
@@ -488,7 +206,7 @@ static void
 reply_one(struct api_req *req, const struct api_resource *r, int status, const json_t *row)
 {
     json_t *doc = api_resource_render(req, r, row, API_VIEW_DETAIL);
-    project_fields(req, doc);
+    resource_project_fields(req, doc);
     json_t *body = json_object();
     json_object_set_new(body, r->singular, doc);
     api_reply_json(req, status, body);
@@ -525,9 +243,9 @@ api_resource_delete(struct api_req *req, struct err *err)
     db_sql_add(&q, "DELETE FROM ");
     db_sql_add(&q, r->table);
     db_sql_add(&q, " WHERE ");
-    db_sql_ident(&q, id_column(r));
+    db_sql_ident(&q, resource_id_column(r));
     db_sql_add1(&q, "::text = $?", id);
-    PGresult *res = add_scope(req, r, &q, err) == 0 ? db_sql_exec(conn, &q, err) : NULL;
+    PGresult *res = resource_add_scope(req, r, &q, err) == 0 ? db_sql_exec(conn, &q, err) : NULL;
     db_sql_free(&q);
     if (!res)
         return -1;
@@ -580,7 +298,7 @@ body_values(struct api_req *req, const struct api_resource *r, enum api_schema_o
         if (!v || (f->flags & API_FIELD_READ_ONLY) || (json_is_null(v) && op == API_SCHEMA_CREATE))
             continue;
         char *text = value_text(v);
-        api_values_set(vals, field_column(f), text);
+        api_values_set(vals, resource_field_column(f), text);
         free(text);
     }
     return r->prepare ? r->prepare(req, obj, vals, op, err) : 0;
@@ -593,7 +311,7 @@ write_row(struct api_req *req, const struct api_resource *r, PGconn *conn, struc
     db_sql_add(q, " RETURNING ");
     db_sql_add(q, r->select ? r->select : "*");
     json_t *row = db_first_row(db_sql_rows(conn, q, err), err, "%s %s could not be found.", r->noun,
-                               api_values_get(vals, id_column(r)));
+                               api_values_get(vals, resource_id_column(r)));
     if (!row) {
         if (err->code == ERR_CONFLICT) {
             if (r->conflict)
@@ -629,7 +347,7 @@ int
 api_resource_create(struct api_req *req, struct err *err)
 {
     const struct api_resource *r = api_resource_of(req);
-    if (verb_begin(req, r, r->create_action, err) < 0)
+    if (resource_verb_begin(req, r, r->create_action, err) < 0)
         return -1;
     struct api_values vals = {0};
     struct db_sql q;
@@ -641,9 +359,9 @@ api_resource_create(struct api_req *req, struct err *err)
     if (!given) {
         char uuid[ID_UUID_LEN + 1];
         id_uuid(uuid);
-        api_values_set(&vals, id_column(r), uuid);
-    } else if (strcmp(r->id_field, id_column(r)) != 0) {
-        api_values_set(&vals, id_column(r), given);
+        api_values_set(&vals, resource_id_column(r), uuid);
+    } else if (strcmp(r->id_field, resource_id_column(r)) != 0) {
+        api_values_set(&vals, resource_id_column(r), given);
     }
     if (r->project_column && !api_values_get(&vals, r->project_column))
         api_values_set(&vals, r->project_column, req->ctx.project_id);
@@ -700,9 +418,9 @@ api_resource_update(struct api_req *req, struct err *err)
     db_sql_add(&q, "UPDATE ");
     table_as(&q, r->table);
     db_sql_add(&q, " SET ");
-    db_sql_ident(&q, id_column(r));
+    db_sql_ident(&q, resource_id_column(r));
     db_sql_add(&q, " = ");
-    db_sql_ident(&q, id_column(r));
+    db_sql_ident(&q, resource_id_column(r));
     for (int i = 0; i < vals.n; i++) {
         db_sql_add(&q, ", ");
         db_sql_ident(&q, vals.columns[i]);
@@ -714,10 +432,10 @@ api_resource_update(struct api_req *req, struct err *err)
         db_sql_add(&q, " = now()");
     }
     db_sql_add(&q, " WHERE ");
-    db_sql_ident(&q, id_column(r));
+    db_sql_ident(&q, resource_id_column(r));
     db_sql_add1(&q, "::text = $?", id);
-    if (add_scope(req, r, &q, err) == 0) {
-        api_values_set(&vals, id_column(r), id);
+    if (resource_add_scope(req, r, &q, err) == 0) {
+        api_values_set(&vals, resource_id_column(r), id);
         rc = write_row(req, r, conn, &q, &vals, r->update_status ? r->update_status : 200, err);
     }
 cleanup:
