@@ -281,15 +281,12 @@ value_text(const json_t *v)
     }
 }
 
-/* The validated body's fields as column values, then the prepare hook. */
+/* The validated object's fields as column values, then the prepare hook. */
 static int
-body_values(struct api_req *req, const struct api_resource *r, enum api_schema_op op,
-            struct api_values *vals, struct err *err)
+object_values(struct api_req *req, const struct api_resource *r, const json_t *obj,
+              enum api_schema_op op, struct api_values *vals, struct err *err)
 {
-    enum api_error_style style = api_req_style(req);
-    json_t *body = api_req_json(req, err);
-    json_t *obj = body ? api_schema_unwrap(r->schema, body, style, err) : NULL;
-    if (!obj || api_schema_validate(r->schema, obj, op, req->ctx.is_admin, style, err) < 0)
+    if (api_schema_validate(r->schema, obj, op, req->ctx.is_admin, api_req_style(req), err) < 0)
         return -1;
     for (size_t i = 0; i < r->schema->nfields; i++) {
         const struct api_field *f = &r->schema->fields[i];
@@ -304,27 +301,23 @@ body_values(struct api_req *req, const struct api_resource *r, enum api_schema_o
     return r->prepare ? r->prepare(req, obj, vals, op, err) : 0;
 }
 
-static int
+/* Run an INSERT or UPDATE ... RETURNING: the row, or NULL (a duplicate in
+ * the family's words). */
+static json_t *
 write_row(struct api_req *req, const struct api_resource *r, PGconn *conn, struct db_sql *q,
-          const struct api_values *vals, int status, struct err *err)
+          const struct api_values *vals, struct err *err)
 {
     db_sql_add(q, " RETURNING ");
     db_sql_add(q, r->select ? r->select : "*");
     json_t *row = db_first_row(db_sql_rows(conn, q, err), err, "%s %s could not be found.", r->noun,
                                api_values_get(vals, resource_id_column(r)));
-    if (!row) {
-        if (err->code == ERR_CONFLICT) {
-            if (r->conflict)
-                r->conflict(req, vals, err);
-            else
-                err_set(err, ERR_CONFLICT, "A %s with these attributes already exists.",
-                        r->singular);
-        }
-        return -1;
+    if (!row && err->code == ERR_CONFLICT) {
+        if (r->conflict)
+            r->conflict(req, vals, err);
+        else
+            err_set(err, ERR_CONFLICT, "A %s with these attributes already exists.", r->singular);
     }
-    reply_one(req, r, status, row);
-    json_decref(row);
-    return 0;
+    return row;
 }
 
 /* "flavor AS f" for INSERT/UPDATE from "flavor f". */
@@ -343,17 +336,17 @@ table_as(struct db_sql *q, const char *table)
     db_sql_add(q, sp);
 }
 
-int
-api_resource_create(struct api_req *req, struct err *err)
+/* One object of a create: its values, the id, the project, the quota hook,
+ * the INSERT; the row. */
+static json_t *
+create_one(struct api_req *req, const struct api_resource *r, PGconn *conn, const json_t *obj,
+           struct err *err)
 {
-    const struct api_resource *r = api_resource_of(req);
-    if (resource_verb_begin(req, r, r->create_action, err) < 0)
-        return -1;
     struct api_values vals = {0};
     struct db_sql q;
     db_sql_init(&q);
-    int rc = -1;
-    if (body_values(req, r, API_SCHEMA_CREATE, &vals, err) < 0)
+    json_t *row = NULL;
+    if (object_values(req, r, obj, API_SCHEMA_CREATE, &vals, err) < 0)
         goto cleanup;
     const char *given = r->id_field ? api_values_get(&vals, r->id_field) : NULL;
     if (!given) {
@@ -365,6 +358,8 @@ api_resource_create(struct api_req *req, struct err *err)
     }
     if (r->project_column && !api_values_get(&vals, r->project_column))
         api_values_set(&vals, r->project_column, req->ctx.project_id);
+    if (r->before_create && r->before_create(req, conn, &vals, err) < 0)
+        goto cleanup;
     db_sql_add(&q, "INSERT INTO ");
     table_as(&q, r->table);
     db_sql_add(&q, " (");
@@ -376,27 +371,90 @@ api_resource_create(struct api_req *req, struct err *err)
     for (int i = 0; i < vals.n; i++)
         db_sql_add1(&q, i ? ", $?" : "$?", vals.values[i]);
     db_sql_add(&q, ")");
-    PGconn *conn = api_req_db(req, err);
-    if (!conn)
-        goto cleanup;
-    if (!r->before_create) {
-        rc = write_row(req, r, conn, &q, &vals, r->create_status ? r->create_status : 201, err);
-        goto cleanup;
-    }
-    /* the quota's count and the insert in one transaction */
-    if (db_begin(conn, err) < 0)
-        goto cleanup;
-    if (r->before_create(req, conn, &vals, err) < 0 ||
-        write_row(req, r, conn, &q, &vals, r->create_status ? r->create_status : 201, err) < 0 ||
-        db_commit(conn, err) < 0) {
-        db_rollback(conn);
-        goto cleanup;
-    }
-    rc = 0;
+    row = write_row(req, r, conn, &q, &vals, err);
 cleanup:
     db_sql_free(&q);
     values_free(&vals);
-    return rc;
+    return row;
+}
+
+/* The objects to create: {"<singular>": {...}}, or with bulk also
+ * {"<plural>": [{...}, ...]} (at most max_limit). */
+static json_t *
+create_objects(struct api_req *req, const struct api_resource *r, bool *bulk, struct err *err)
+{
+    json_t *body = api_req_json(req, err);
+    if (!body)
+        return NULL;
+    json_t *many = r->bulk ? json_object_get(body, r->plural) : NULL;
+    *bulk = many != NULL;
+    if (!many) {
+        json_t *one = api_schema_unwrap(r->schema, body, api_req_style(req), err);
+        return one ? json_pack("[O]", one) : NULL;
+    }
+    size_t n = json_array_size(many);
+    if (!json_is_array(many) || n == 0 || n > (size_t)(r->max_limit ? r->max_limit : 1000)) {
+        err_set(err, ERR_INVALID, "Invalid input for %s: a list of 1 to %ld objects is required.",
+                r->plural, r->max_limit ? r->max_limit : 1000);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!json_is_object(json_array_get(many, i))) {
+            err_set(err, ERR_INVALID, "Invalid input for %s: item %zu is not an object.", r->plural,
+                    i);
+            return NULL;
+        }
+    return json_incref(many);
+}
+
+int
+api_resource_create(struct api_req *req, struct err *err)
+{
+    const struct api_resource *r = api_resource_of(req);
+    if (resource_verb_begin(req, r, r->create_action, err) < 0)
+        return -1;
+    bool bulk = false;
+    json_t *objs = create_objects(req, r, &bulk, err);
+    PGconn *conn = objs ? api_req_db(req, err) : NULL;
+    if (!conn) {
+        json_decref(objs);
+        return -1;
+    }
+    /* one transaction for every object, and for a quota's count and its insert */
+    bool tx = bulk || r->before_create;
+    json_t *docs = json_array();
+    int rc = tx ? db_begin(conn, err) : 0;
+    size_t i;
+    json_t *obj;
+    json_array_foreach (objs, i, obj) {
+        json_t *row = rc == 0 ? create_one(req, r, conn, obj, err) : NULL;
+        if (!row) {
+            rc = -1;
+            break;
+        }
+        json_t *doc = api_resource_render(req, r, row, API_VIEW_DETAIL);
+        resource_project_fields(req, doc);
+        json_array_append_new(docs, doc);
+        json_decref(row);
+    }
+    if (tx && (rc < 0 || db_commit(conn, err) < 0)) {
+        db_rollback(conn);
+        rc = -1;
+    }
+    json_decref(objs);
+    if (rc < 0) {
+        json_decref(docs);
+        return -1;
+    }
+    json_t *body = json_object();
+    if (bulk)
+        json_object_set_new(body, r->plural, docs);
+    else {
+        json_object_set(body, r->singular, json_array_get(docs, 0));
+        json_decref(docs);
+    }
+    api_reply_json(req, r->create_status ? r->create_status : 201, body);
+    return 0;
 }
 
 int
@@ -408,12 +466,15 @@ api_resource_update(struct api_req *req, struct err *err)
     if (!row)
         return -1;
     json_decref(row);
+    row = NULL;
     const char *id = api_req_param(req, r->id_param);
     struct api_values vals = {0};
     struct db_sql q;
     db_sql_init(&q);
     int rc = -1;
-    if (body_values(req, r, API_SCHEMA_UPDATE, &vals, err) < 0)
+    json_t *body = api_req_json(req, err);
+    json_t *obj = body ? api_schema_unwrap(r->schema, body, api_req_style(req), err) : NULL;
+    if (!obj || object_values(req, r, obj, API_SCHEMA_UPDATE, &vals, err) < 0)
         goto cleanup;
     db_sql_add(&q, "UPDATE ");
     table_as(&q, r->table);
@@ -431,12 +492,24 @@ api_resource_update(struct api_req *req, struct err *err)
         db_sql_ident(&q, r->updated_column);
         db_sql_add(&q, " = now()");
     }
+    if (r->revision_column) {
+        db_sql_add(&q, ", ");
+        db_sql_ident(&q, r->revision_column);
+        db_sql_add(&q, " = ");
+        db_sql_ident(&q, r->revision_column);
+        db_sql_add(&q, " + 1");
+    }
     db_sql_add(&q, " WHERE ");
     db_sql_ident(&q, resource_id_column(r));
     db_sql_add1(&q, "::text = $?", id);
     if (resource_add_scope(req, r, &q, err) == 0) {
         api_values_set(&vals, resource_id_column(r), id);
-        rc = write_row(req, r, conn, &q, &vals, r->update_status ? r->update_status : 200, err);
+        row = write_row(req, r, conn, &q, &vals, err);
+        if (row) {
+            reply_one(req, r, r->update_status ? r->update_status : 200, row);
+            json_decref(row);
+            rc = 0;
+        }
     }
 cleanup:
     db_sql_free(&q);

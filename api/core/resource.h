@@ -67,16 +67,18 @@ struct api_resource {
     const struct api_schema *schema;
 
     /* ---- the table ---- */
-    const char *table;          /* "flavor" */
-    const char *select;         /* the select list; NULL: "*" */
-    const char *id_column;      /* NULL: "id" */
-    const char *project_column; /* project-owned rows: scoped to the caller unless admin */
-    const char *updated_column; /* changes-since; NULL: not supported */
-    const char *id_field;       /* a schema field the caller may use to name the id on create */
-    const char *default_sort;   /* the column a list is sorted by without sort_key; NULL: the id */
-    long default_limit;         /* a list's size without ?limit (0: max_limit) */
-    long max_limit;             /* 0: 1000 */
+    const char *table;           /* "flavor" */
+    const char *select;          /* the select list; NULL: "*" */
+    const char *id_column;       /* NULL: "id" */
+    const char *project_column;  /* project-owned rows: scoped to the caller unless admin */
+    const char *updated_column;  /* changes-since, set on update; NULL: not kept */
+    const char *revision_column; /* incremented on update (Neutron's revision_number) */
+    const char *id_field;        /* a schema field the caller may use to name the id on create */
+    const char *default_sort;    /* the column a list is sorted by without sort_key; NULL: the id */
+    long default_limit;          /* a list's size without ?limit (0: max_limit) */
+    long max_limit;              /* 0: 1000 */
     enum api_paging paging;
+    bool bulk; /* POST {"<plural>": [...]} creates each, all or none (Neutron) */
 
     /* ---- policy: one action per verb (NULL: the verb is not served) ---- */
     const char *list_action, *show_action, *create_action, *update_action, *delete_action;
