@@ -110,4 +110,10 @@ const char *compute_quota_name(enum compute_quota q);
 int compute_quota_limit(struct api_req *req, PGconn *conn, const char *project,
                         enum compute_quota q, long long *limit, struct err *err);
 
+/* ---- request bodies (compute/server_schema.c) ---- */
+
+struct api_schema;
+/* Nova 2.1's create-server body (the object inside "server"). */
+extern const struct api_schema compute_server_create_schema;
+
 #endif

@@ -15,6 +15,7 @@
 #include "id.h"
 #include "log.h"
 #include "mem.h"
+#include "schema.h"
 
 #define SERVER_COLS                                                                                                                                                                        \
     "i.id, i.name, i.project_id, i.user_id, i.image_id, i.flavor_id, i.key_name, "                                                                                                         \
@@ -496,7 +497,8 @@ parse_create(struct api_req *req, struct create_args *a, struct err *err)
     memset(a, 0, sizeof(*a));
     json_t *body = api_req_json(req, err);
     json_t *s = body ? compute_body(req, "server", err) : NULL;
-    if (!s)
+    if (!s || api_schema_validate(&compute_server_create_schema, s, API_SCHEMA_CREATE,
+                                  compute_is_admin(req), API_ERRORS_NOVA, err) < 0)
         return -1;
     if (compute_str(s, "name", true, 255, &a->name, err) < 0 ||
         compute_str(s, "imageRef", false, 1024, &a->image_ref, err) < 0 ||

@@ -294,6 +294,14 @@ enum_text(const char *const *values, char *out, size_t size)
     }
 }
 
+/* A pattern as messages show it: clipped to 64 bytes on a character. */
+static void
+pattern_text(const char *pattern, char *out, size_t size)
+{
+    out[0] = '\0';
+    clip_append(out, size, pattern, strlen(pattern), 64);
+}
+
 /* The reason in jsonschema's words (Keystone, Nova, Glance). */
 static void
 reason_jsonschema(enum fail kind, const struct api_field *f, const char *repr, const char *detail,
@@ -339,7 +347,8 @@ reason_jsonschema(enum fail kind, const struct api_field *f, const char *repr, c
         snprintf(out, size, "%s is not one of [%s]", repr, list);
         break;
     case F_PATTERN:
-        snprintf(out, size, "%s does not match '%.64s'", repr, f->pattern);
+        pattern_text(f->pattern, list, sizeof(list));
+        snprintf(out, size, "%s does not match '%s'", repr, list);
         break;
     case F_UUID:
         snprintf(out, size, "%s is not a 'uuid'", repr);
@@ -439,13 +448,14 @@ fail(struct vctx *c, enum fail kind, const struct api_field *f, const json_t *v,
     static const struct api_field none = {0};
     if (!f)
         f = &none;
-    char repr[VALUE_BYTES * 2 + 16], str[VALUE_BYTES * 2 + 16], name[NAME_BYTES * 2 + 8];
+    char repr[VALUE_BYTES * 2 + 16], str[VALUE_BYTES * 2 + 16], name[200];
     char reason[400];
     value_text(v, true, repr, sizeof(repr));
     value_text(v, false, str, sizeof(str));
     name[0] = '\0';
     if (detail)
-        clip_append(name, sizeof(name), detail, strlen(detail), NAME_BYTES);
+        clip_append(name, sizeof(name), detail, strlen(detail),
+                    kind == F_KEY ? sizeof(name) - 8 : NAME_BYTES);
     /* a member missing or unexpected: the path is its container's */
     bool member = kind == F_REQUIRED || kind == F_UNKNOWN;
     char full[PATH_MAX_LEN + NAME_BYTES + 8];
@@ -649,8 +659,9 @@ check_map(struct vctx *c, const struct api_field *f, const json_t *v)
                                "schema %s: the key pattern of %s does not compile", c->schema,
                                f->name ? f->name : "an item");
             if (regexec(re, key, 0, NULL, 0) != 0) {
-                snprintf(sentence, sizeof(sentence), "the key '%s' does not match '%.64s'", kq,
-                         f->pattern);
+                char pat[100];
+                pattern_text(f->pattern, pat, sizeof(pat));
+                snprintf(sentence, sizeof(sentence), "the key '%s' does not match '%s'", kq, pat);
                 return fail(c, F_KEY, f, v, sentence);
             }
         }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "compute.h"
 #include "schema.h"
 
 #define X16 "xxxxxxxxxxxxxxxx"
@@ -888,6 +889,110 @@ check_threads(void)
     }
 }
 
+/* Nova 2.1's create-server body (compute/server_schema.c): what clients
+ * send passes; Nova's 400s with Nova's words. */
+static void
+check_server_schema(void)
+{
+    static const char *const good[] = {
+        /* the service test's curl body */
+        "{\"name\":\"vm1\",\"imageRef\":\"0123456789abcdef0123456789abcdef\",\"flavorRef\":\"42\","
+        "\"key_name\":\"k1\",\"metadata\":{\"role\":\"test\"},\"user_data\":\"aGVsbG8=\","
+        "\"min_count\":1,\"max_count\":1}",
+        /* novaclient's, as `openstack server create` sends it at 2.1 */
+        "{\"name\":\"vm1\",\"imageRef\":\"01234567-89ab-cdef-0123-456789abcdef\",\"flavorRef\":"
+        "\"42\",\"user_data\":\"aGk=\",\"metadata\":{\"role\":\"test\"},\"key_name\":\"k1\","
+        "\"min_count\":1,\"max_count\":1,\"networks\":[]}",
+        "{\"name\":\"a b\",\"flavorRef\":\"1\",\"imageRef\":\"\",\"min_count\":\"2\",\"max_count\":"
+        "\"3\",\"config_drive\":\"true\",\"return_reservation_id\":true,\"OS-DCF:diskConfig\":"
+        "\"AUTO\",\"accessIPv4\":\"192.168.0.255\",\"accessIPv6\":\"fe80::1\",\"adminPass\":\"pw\","
+        "\"availability_zone\":\"nova\",\"security_groups\":[{\"name\":\"default\"}],"
+        "\"networks\":[{\"uuid\":\"net1\",\"port\":null,\"fixed_ip\":\"10.0.0.2\"},{\"port\":"
+        "\"0123456789abcdef0123456789abcdef\"},{\"fixed_ip\":\"2001:db8::2\"}],\"personality\":"
+        "[{\"path\":\"/etc/motd\",\"contents\":\"aGk=\"}],\"block_device_mapping_v2\":[{\"uuid\":"
+        "\"0123456789abcdef0123456789abcdef\",\"source_type\":\"image\",\"destination_type\":"
+        "\"local\",\"boot_index\":\"0\",\"delete_on_termination\":true,\"volume_size\":\"1\"}],"
+        "\"block_device_mapping\":[{\"device_name\":\"vda\",\"volume_id\":"
+        "\"0123456789abcdef0123456789abcdef\",\"no_device\":null}]}",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct err e = ERR_INIT;
+        int rc =
+            validate_text(&compute_server_create_schema, good[i], CR, false, API_ERRORS_NOVA, &e);
+        if (rc != 0)
+            fprintf(stderr, "server body %zu: %s\n", i, e.msg);
+        CHECK_INT(rc, 0);
+    }
+    static const struct {
+        const char *body, *msg;
+    } bad[] = {
+        {"{\"name\":\"x\",\"imageRef\":\"0123456789abcdef0123456789abcdef\",\"flavorRef\":\"42\","
+         "\"min_count\":0}",
+         "Invalid input for field/attribute min_count. Value: 0. 0 is less than the minimum of 1"},
+        {"{\"name\":\"x\",\"imageRef\":\"0123456789abcdef0123456789abcdef\"}",
+         "Invalid input for field/attribute server. Value: "
+         "{\"name\":\"x\",\"imageRef\":\"0123456789abcdef01234567.... 'flavorRef' is a required "
+         "property"},
+        {"{\"name\":\" x\",\"flavorRef\":\"42\"}",
+         "Invalid input for field/attribute name. Value:  x. ' x' has leading or trailing "
+         "whitespace"},
+        {"{\"name\":\"x\",\"flavorRef\":\"42\",\"networks\":\"auto\"}",
+         "Invalid input for field/attribute networks. Value: auto. 'auto' is not of type 'array'"},
+        {"{\"name\":\"x\",\"flavorRef\":\"42\",\"networks\":[{\"port\":\"p1\"}]}",
+         "Invalid input for field/attribute port. Value: p1. 'p1' is not a 'uuid'"},
+        {"{\"name\":\"x\",\"flavorRef\":\"42\",\"networks\":[{\"uuid\":\"n\",\"tag\":\"t\"}]}",
+         "Invalid input for field/attribute networks[0]. Value: {\"uuid\":\"n\",\"tag\":\"t\"}. "
+         "Additional properties are not allowed ('tag' was unexpected)"},
+        {"{\"name\":\"x\",\"flavorRef\":\"42\",\"description\":\"d\"}",
+         "Invalid input for field/attribute server. Value: "
+         "{\"name\":\"x\",\"flavorRef\":\"42\",\"description\":\"d\"}. Additional properties are not "
+         "allowed ('description' was unexpected)"},
+        {"{\"name\":\"x\",\"flavorRef\":\"42\",\"metadata\":{\"a/b\":\"c\"}}",
+         "Invalid input for field/attribute metadata. Value: {\"a/b\":\"c\"}. the key 'a/b' does "
+         "not match '[a-zA-Z0-9_:. -]{1,255}'"},
+        {"{\"name\":\"x\",\"flavorRef\":\"42\",\"metadata\":{\"a\":1}}",
+         "Invalid input for field/attribute a. Value: 1. 1 is not of type 'string'"},
+        {"{\"name\":\"x\",\"flavorRef\":\"42\",\"block_device_mapping_v2\":[{\"source_type\":"
+         "\"disk\"}]}",
+         "Invalid input for field/attribute source_type. Value: disk. 'disk' is not one of "
+         "['volume', 'image', 'snapshot', 'blank']"},
+        {"{\"name\":\"x\",\"flavorRef\":\"42\",\"imageRef\":\"http://glance/images/1\"}",
+         "Invalid input for field/attribute imageRef. Value: http://glance/images/1. "
+         "'http://glance/images/1' does not match '([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}"
+         "-[0-9a-fA-F]{4}-[0...'"},
+        {"{\"name\":\"x\",\"flavorRef\":\"42\",\"accessIPv4\":\"10.0.0.256\"}",
+         "Invalid input for field/attribute accessIPv4. Value: 10.0.0.256. '10.0.0.256' does not "
+         "match '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.(25[0-5]|2[0-4][0...'"},
+        {"{\"name\":\"x\",\"flavorRef\":\"42\",\"config_drive\":\"maybe\"}",
+         "Invalid input for field/attribute config_drive. Value: maybe. 'maybe' is not of type "
+         "'boolean'"},
+        {"{\"name\":\"x\",\"flavorRef\":42}",
+         "Invalid input for field/attribute flavorRef. Value: 42. 42 is not of type 'string'"},
+        {"{\"name\":\"x\",\"flavorRef\":\"42\",\"security_groups\":[{\"name\":\"\"}]}",
+         "Invalid input for field/attribute name. Value: . '' is empty or blank"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct err e = ERR_INIT;
+        CHECK_INT(validate_text(&compute_server_create_schema, bad[i].body, CR, false,
+                                API_ERRORS_NOVA, &e),
+                  -1);
+        CHECK_INT(e.code, ERR_INVALID);
+        CHECK_STR(e.msg, bad[i].msg);
+    }
+    /* user_data over 65535 characters */
+    json_t *o = json_pack("{s:s,s:s}", "name", "x", "flavorRef", "42");
+    char *big = calloc(1, 65537);
+    memset(big, 'A', 65536);
+    json_object_set_new(o, "user_data", json_string(big));
+    free(big);
+    struct err e = ERR_INIT;
+    CHECK_INT(api_schema_validate(&compute_server_create_schema, o, CR, false, API_ERRORS_NOVA, &e),
+              -1);
+    CHECK(strstr(e.msg, "Invalid input for field/attribute user_data.") == e.msg);
+    CHECK(strstr(e.msg, "is too long (at most 65535 characters)") != NULL);
+    json_decref(o);
+}
+
 int
 main(void)
 {
@@ -899,5 +1004,6 @@ main(void)
     check_text();
     check_unwrap();
     check_threads();
+    check_server_schema();
     return check_done();
 }
