@@ -133,72 +133,42 @@ cleanup:
     return rc;
 }
 
-static bool
-keypair_name_valid(const char *s)
+/* The public key to store: the body's (trailing newlines stripped), or a
+ * generated pair's, then *@private holds the private key to return once. */
+static char *
+keypair_public_key(const json_t *kp, char **private, struct err *err)
 {
-    for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '_' || *p == '-' || *p == ' '))
-            return false;
-    return true;
-}
-
-static int
-create_keypair(struct api_req *req, struct err *err)
-{
-    if (compute_begin(req, err) < 0)
-        return -1;
-    json_t *kp = compute_body(req, "keypair", err);
-    if (!kp)
-        return -1;
-    const char *name, *public_key, *type;
-    if (compute_str(kp, "name", true, 255, &name, err) < 0 ||
-        compute_str(kp, "type", false, 16, &type, err) < 0)
-        return -1;
-    /* a key file's content: trailing newlines allowed, stripped */
-    json_t *jpk = json_object_get(kp, "public_key");
-    char *pk_copy = NULL;
-    public_key = NULL;
-    if (jpk && !json_is_null(jpk)) {
-        if (!json_is_string(jpk) || json_string_length(jpk) > KEYPAIR_PUBLIC_MAX ||
-            strlen(json_string_value(jpk)) != json_string_length(jpk))
-            return err_set(err, ERR_INVALID,
-                           "Keypair data is invalid: failed to generate fingerprint");
-        pk_copy = xstrdup(json_string_value(jpk));
-        size_t n = strlen(pk_copy);
-        while (n > 0 && (pk_copy[n - 1] == '\n' || pk_copy[n - 1] == '\r' || pk_copy[n - 1] == ' '))
-            pk_copy[--n] = '\0';
-        public_key = pk_copy;
-    }
-    char *gen_public = NULL, *gen_private = NULL;
-    int rc = -1;
-    json_t *resp = NULL;
-    if (!*name || !keypair_name_valid(name)) {
-        err_set(err, ERR_INVALID,
-                "Keypair data is invalid: Keypair name contains unsafe characters");
-        goto cleanup;
-    }
-    if (type && strcmp(type, "ssh") != 0) {
-        err_set(err, ERR_INVALID, "Keypair data is invalid: only ssh keys are supported");
-        goto cleanup;
-    }
-    if (!public_key) {
-        if (keypair_generate(&gen_public, &gen_private, err) < 0)
-            goto cleanup;
-        public_key = gen_public;
+    *private = NULL;
+    const char *given = json_string_value(json_object_get(kp, "public_key"));
+    char *pk = NULL;
+    if (!given) {
+        if (keypair_generate(&pk, private, err) < 0)
+            return NULL;
+    } else {
+        pk = xstrdup(given);
+        size_t n = strlen(pk);
+        while (n > 0 && (pk[n - 1] == '\n' || pk[n - 1] == '\r' || pk[n - 1] == ' '))
+            pk[--n] = '\0';
     }
     size_t blen = 0;
-    unsigned char *blob = ssh_blob(public_key, &blen);
+    unsigned char *blob = ssh_blob(pk, &blen);
     if (!blob) {
+        free(pk);
         err_set(err, ERR_INVALID, "Keypair data is invalid: failed to generate fingerprint");
-        goto cleanup;
+        return NULL;
     }
-    char fp[48] = "";
-    fingerprint_of(blob, blen, fp);
     free(blob);
-    PGconn *conn = api_req_db(req, err);
-    if (!conn || db_begin(conn, err) < 0)
-        goto cleanup;
+    return pk;
+}
+
+/* The key_pairs quota (counted per user, as Nova does) and the insert, in one
+ * transaction under the user's lock. */
+static int
+keypair_insert(struct api_req *req, PGconn *conn, const char *name, const char *public_key,
+               const char *fp, struct err *err)
+{
+    if (db_begin(conn, err) < 0)
+        return -1;
     long long limit;
     const char *p[] = {req->ctx.user_id, name, public_key, fp};
     if (db_compute_lock_project(conn, req->ctx.user_id, err) < 0 ||
@@ -226,23 +196,61 @@ create_keypair(struct api_req *req, struct err *err)
             err_set(err, ERR_CONFLICT, "Key pair '%s' already exists.", name);
         goto rollback;
     }
-    if (db_commit(conn, err) < 0)
-        goto cleanup;
-    resp = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "public_key", public_key, "fingerprint", fp,
-                     "user_id", req->ctx.user_id);
-    if (gen_private)
-        json_object_set_new(resp, "private_key", json_string(gen_private));
-    api_reply_json(req, 200, json_pack("{s:o}", "keypair", resp));
-    rc = 0;
-    goto cleanup;
+    return db_commit(conn, err);
 rollback:
     db_rollback(conn);
-cleanup:
-    if (gen_private)
-        OPENSSL_cleanse(gen_private, strlen(gen_private));
-    free(gen_private);
-    free(gen_public);
-    free(pk_copy);
+    return -1;
+}
+
+static const char *const keypair_types[] = {"ssh", NULL};
+
+static const struct api_field keypair_fields[] = {
+    API_FIELD_DEF("name", API_FIELD_STRING, API_FIELD_REQUIRED | API_FIELD_SORT, .min = 1,
+                  .max = 255, .pattern = "^[a-zA-Z0-9_ -]+$"),
+    API_FIELD_DEF("type", API_FIELD_STRING, API_FIELD_NULLABLE, .enum_values = keypair_types),
+    API_FIELD_DEF("public_key", API_FIELD_STRING, API_FIELD_NULLABLE, .max = KEYPAIR_PUBLIC_MAX),
+};
+
+static const struct api_schema keypair_schema = {
+    .name = "keypair",
+    .fields = keypair_fields,
+    .nfields = ARRAY_SIZE(keypair_fields),
+};
+
+/* Create: import the public key given, or generate a pair and return its
+ * private key once (never stored). */
+static int
+create_keypair(struct api_req *req, struct err *err)
+{
+    if (compute_begin(req, err) < 0)
+        return -1;
+    json_t *body = api_req_json(req, err);
+    json_t *kp = body ? api_schema_unwrap(&keypair_schema, body, API_ERRORS_NOVA, err) : NULL;
+    if (!kp || api_schema_validate(&keypair_schema, kp, API_SCHEMA_CREATE, req->ctx.is_admin,
+                                   API_ERRORS_NOVA, err) < 0)
+        return -1;
+    const char *name = json_string_value(json_object_get(kp, "name"));
+    char *private = NULL, *public_key = keypair_public_key(kp, &private, err);
+    if (!public_key)
+        return -1;
+    size_t blen = 0;
+    unsigned char *blob = ssh_blob(public_key, &blen);
+    char fp[48] = "";
+    fingerprint_of(blob, blen, fp);
+    free(blob);
+    PGconn *conn = api_req_db(req, err);
+    int rc = conn ? keypair_insert(req, conn, name, public_key, fp, err) : -1;
+    if (rc == 0) {
+        json_t *resp = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "public_key", public_key,
+                                 "fingerprint", fp, "user_id", req->ctx.user_id);
+        if (private)
+            json_object_set_new(resp, "private_key", json_string(private));
+        api_reply_json(req, 200, json_pack("{s:o}", "keypair", resp));
+    }
+    if (private)
+        OPENSSL_cleanse(private, strlen(private));
+    free(private);
+    free(public_key);
     return rc;
 }
 
@@ -279,18 +287,8 @@ keypair_render(struct api_req *req, const json_t *row, enum api_view view)
     return kp;
 }
 
-static const struct api_field keypair_fields[] = {
-    API_FIELD_DEF("name", API_FIELD_STRING, API_FIELD_SORT, .max = 255),
-};
-
-static const struct api_schema keypair_schema = {
-    .name = "keypair",
-    .fields = keypair_fields,
-    .nfields = ARRAY_SIZE(keypair_fields),
-};
-
 /* list, show and delete are the engine's; create (generate or import, quota)
- * is the handler above. */
+ * is create_keypair above. */
 static const struct api_resource keypair_resource = {
     .singular = "keypair",
     .plural = "keypairs",
