@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "claim.h"
 #include "compute.h"
 #include "compute_db.h"
 #include "db.h"
@@ -199,20 +200,6 @@ compute_server_get(struct api_req *req, PGconn *conn, const char *id, struct err
                           "SELECT " SERVER_COLS " FROM instance i WHERE i.id = $2::uuid AND "
                           "i.deleted_at IS NULL AND ($4 = 't' OR i.project_id = $3)",
                           4, p, err);
-}
-
-int
-compute_claim_release(PGconn *conn, const char *instance_id, struct err *err)
-{
-    const char *p[] = {instance_id};
-    return db_cmd(conn,
-                  "WITH c AS (DELETE FROM instance_claim WHERE instance_id = $1::uuid RETURNING "
-                  "host, vcpus, memory_mb, disk_gb) UPDATE compute_node n SET vcpus_used = "
-                  "greatest(n.vcpus_used - c.vcpus, 0), memory_mb_used = greatest(n.memory_mb_used "
-                  "- c.memory_mb, 0), local_gb_used = greatest(n.local_gb_used - c.disk_gb, 0), "
-                  "running_vms = greatest(n.running_vms - 1, 0), updated_at = now() FROM c WHERE "
-                  "n.host = c.host",
-                  1, p, err);
 }
 
 /* ---- list ---- */
@@ -869,7 +856,7 @@ delete_server(struct api_req *req, struct err *err)
         /* Never scheduled, or its host is down: delete here ("local delete",
          * as Nova does). A down host's agent learns of it from the cast below
          * when it comes back, or from its heartbeat's instance list. */
-        if (compute_claim_release(conn, id, err) < 0 ||
+        if (db_claim_release(conn, id, NULL, NULL, err) < 0 ||
             db_cmd(conn,
                    "UPDATE instance SET vm_state = 'deleted', task_state = NULL, power_state = 0, "
                    "deleted_at = now(), terminated_at = now(), updated_at = now() WHERE id = "

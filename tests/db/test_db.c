@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "claim.h"
 #include "db.h"
 #include "mem.h"
 
@@ -167,6 +168,131 @@ test_pool(const char *conninfo)
     db_pool_free(pool);
 }
 
+/* The figures of compute_node @host as "vcpus_used/memory_mb_used/local_gb_used/running_vms". */
+static char *
+node_usage(PGconn *conn, const char *host)
+{
+    struct err err = ERR_INIT;
+    const char *p[] = {host};
+    PGresult *res = db_exec(conn,
+                            "SELECT vcpus_used || '/' || memory_mb_used || '/' || local_gb_used"
+                            " || '/' || running_vms FROM compute_node WHERE host = $1",
+                            1, p, &err);
+    char *out = xstrdup(res && PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "?");
+    PQclear(res);
+    return out;
+}
+
+static const char *inst_a = "11111111-1111-4111-8111-111111111111";
+static const char *inst_b = "22222222-2222-4222-8222-222222222222";
+
+/* db/claim.c: the claim the scheduler takes and the release the API and the
+ * scheduler make, against the project's schema. */
+static void
+test_claims(PGconn *conn)
+{
+    struct err err = ERR_INIT;
+    CHECK_INT(db_cmd(conn,
+                     "INSERT INTO compute_node (host, hypervisor_hostname, vcpus, memory_mb,"
+                     " local_gb, cpu_allocation_ratio) VALUES ('h1', 'h1.local', 4, 4096, 40, 1),"
+                     " ('h2', 'h2.local', 4, 4096, 40, 1)",
+                     0, NULL, &err),
+              0);
+    const char *ids[] = {inst_a, inst_b};
+    CHECK_INT(db_cmd(conn,
+                     "INSERT INTO instance (id, name, project_id, user_id, flavor_id, vcpus,"
+                     " memory_mb, root_gb, reservation_id) SELECT x::uuid, 'vm', 'p', 'u', '1', 2,"
+                     " 1024, 10, 'r' FROM unnest(ARRAY[$1, $2]) x",
+                     2, ids, &err),
+              0);
+    struct db_claim a = {inst_a, "h1", 2, 1024, 10};
+    CHECK_INT(db_claim_take(conn, &a, &err), DB_CLAIM_OK);
+    char *u = node_usage(conn, "h1");
+    CHECK_STR(u, "2/1024/10/1");
+    free(u);
+    const char *pa[] = {inst_a};
+    json_t *row = db_first_row(
+        db_query_json(conn, "SELECT host, node, task_state, attempts FROM instance WHERE id = $1",
+                      1, pa, &err),
+        &err, "no instance");
+    CHECK_STR(json_string_value(json_object_get(row, "node")), "h1.local");
+    CHECK_STR(json_string_value(json_object_get(row, "task_state")), "spawning");
+    CHECK_INT(json_integer_value(json_object_get(row, "attempts")), 1);
+    json_decref(row);
+    /* claimed already: gone, wherever it is asked */
+    CHECK_INT(db_claim_take(conn, &a, &err), DB_CLAIM_GONE);
+    a.host = "h2";
+    CHECK_INT(db_claim_take(conn, &a, &err), DB_CLAIM_GONE);
+    /* no room: 2 + 3 vCPUs on a 4-vCPU host at ratio 1 */
+    struct db_claim b = {inst_b, "h1", 3, 1024, 10};
+    CHECK_INT(db_claim_take(conn, &b, &err), DB_CLAIM_NO_ROOM);
+    b.host = "nowhere";
+    CHECK_INT(db_claim_take(conn, &b, &err), DB_CLAIM_NO_ROOM);
+    CHECK_INT(
+        db_cmd(conn, "UPDATE compute_node SET enabled = false WHERE host = 'h2'", 0, NULL, &err),
+        0);
+    b.host = "h2";
+    CHECK_INT(db_claim_take(conn, &b, &err), DB_CLAIM_NO_ROOM);
+    CHECK_INT(
+        db_cmd(conn, "UPDATE compute_node SET enabled = true WHERE host = 'h2'", 0, NULL, &err), 0);
+    CHECK_INT(db_claim_take(conn, &b, &err), DB_CLAIM_OK);
+    u = node_usage(conn, "h2");
+    CHECK_STR(u, "3/1024/10/1");
+    free(u);
+
+    /* the scheduler's release names the host: a stale one releases nothing */
+    bool released = true;
+    CHECK_INT(db_claim_release(conn, inst_a, "h2", &released, &err), 0);
+    CHECK(!released);
+    u = node_usage(conn, "h1");
+    CHECK_STR(u, "2/1024/10/1");
+    free(u);
+    CHECK_INT(db_claim_release(conn, inst_a, "h1", &released, &err), 0);
+    CHECK(released);
+    u = node_usage(conn, "h1");
+    CHECK_STR(u, "0/0/0/0");
+    free(u);
+    /* the API's release takes it wherever it is, once */
+    CHECK_INT(db_claim_release(conn, inst_b, NULL, NULL, &err), 0);
+    u = node_usage(conn, "h2");
+    CHECK_STR(u, "0/0/0/0");
+    free(u);
+    CHECK_INT(db_claim_release(conn, inst_b, NULL, &released, &err), 0);
+    CHECK(!released);
+    /* figures never go below 0 (a node whose usage was reset meanwhile) */
+    CHECK_INT(db_cmd(conn, "UPDATE instance SET host = NULL WHERE id = $1", 1, pa, &err), 0);
+    a.host = "h1";
+    CHECK_INT(db_claim_take(conn, &a, &err), DB_CLAIM_OK);
+    CHECK_INT(
+        db_cmd(conn, "UPDATE compute_node SET vcpus_used = 1 WHERE host = 'h1'", 0, NULL, &err), 0);
+    CHECK_INT(db_claim_release(conn, inst_a, NULL, &released, &err), 0);
+    CHECK(released);
+    u = node_usage(conn, "h1");
+    CHECK_STR(u, "0/0/0/0");
+    free(u);
+    /* a hard group: anti-affinity forbids a host a live member is on */
+    CHECK_INT(db_cmd(conn,
+                     "INSERT INTO server_group (id, name, policy, project_id, user_id) VALUES"
+                     " ('33333333-3333-4333-8333-333333333333', 'g', 'anti-affinity', 'p', 'u')",
+                     0, NULL, &err),
+              0);
+    CHECK_INT(db_cmd(conn,
+                     "UPDATE instance SET server_group_id = '33333333-3333-4333-8333-333333333333',"
+                     " host = 'h1'",
+                     0, NULL, &err),
+              0);
+    const char *g = "33333333-3333-4333-8333-333333333333";
+    CHECK_INT(db_claim_group_allows(conn, g, inst_a, "h1", false, &err), 0); /* b is on h1 */
+    CHECK_INT(db_claim_group_allows(conn, g, inst_a, "h2", false, &err), 1);
+    CHECK_INT(db_claim_group_allows(conn, g, inst_a, "h1", true, &err), 1);
+    CHECK_INT(db_claim_group_allows(conn, g, inst_a, "h2", true, &err), 0);
+    CHECK_INT(db_claim_group_allows(conn, "44444444-4444-4444-8444-444444444444", inst_a, "h1",
+                                    false, &err),
+              1); /* a deleted group has no policy left */
+    if (err.code)
+        fprintf(stderr, "claims: %s\n", err.msg);
+}
+
 int
 main(void)
 {
@@ -195,6 +321,9 @@ main(void)
         CHECK_INT(db_migrate(conn, dir, &applied, &err), 0);
         if (err.code)
             fprintf(stderr, "%s\n", err.msg);
+        if (applied > 0) {
+            test_claims(conn);
+        }
         db_pool_release(pool, conn);
         db_pool_free(pool);
     }
