@@ -14,6 +14,7 @@
 #include "compute_db.h"
 #include "db.h"
 #include "id.h"
+#include "image.h"
 #include "log.h"
 #include "mem.h"
 
@@ -377,10 +378,9 @@ ref_id(const char *ref)
 #define IMAGE_COLS                                                                                 \
     "id::text AS id, name, status, disk_format, checksum, min_disk, min_ram, "                     \
     "properties::text AS properties"
+/* The image API's visibility rule (db/image.h), members once accepted. */
 #define IMAGE_VISIBLE                                                                              \
-    "deleted_at IS NULL AND ($2 = 't' OR visibility IN ('public', 'community') OR owner = $3 OR "  \
-    "(visibility = 'shared' AND EXISTS (SELECT 1 FROM image_member m WHERE m.image_id = "          \
-    "image.id AND m.member = $3 AND m.status = 'accepted')))"
+    "deleted_at IS NULL AND " DB_IMAGE_VISIBLE_SQL("image", "$3", "$2::boolean", "'accepted'")
 
 static json_t *
 image_get(struct api_req *req, PGconn *conn, const char *id, struct err *err)

@@ -8,6 +8,7 @@
 #include "check.h"
 #include "claim.h"
 #include "db.h"
+#include "image.h"
 #include "mem.h"
 
 static void
@@ -293,6 +294,74 @@ test_claims(PGconn *conn)
         fprintf(stderr, "claims: %s\n", err.msg);
 }
 
+/* DB_IMAGE_VISIBLE_SQL (image.h): the one rule the image and compute APIs
+ * use. The names of the test images @project sees, comma-separated. */
+static char *
+visible_to(PGconn *conn, const char *project, const char *admin, const char *status)
+{
+    struct err err = ERR_INIT;
+    const char *p[] = {project, admin, status};
+    PGresult *res = db_exec(
+        conn,
+        "SELECT string_agg(name, ',' ORDER BY name) FROM image i"
+        " WHERE name LIKE 'vis-%' AND " DB_IMAGE_VISIBLE_SQL("i", "$1", "$2::boolean", "$3::text"),
+        3, p, &err);
+    char *out = xstrdup(res && PQntuples(res) == 1 && db_get(res, 0, 0) ? db_get(res, 0, 0) : "");
+    if (!res)
+        fprintf(stderr, "visibility: %s\n", err.msg);
+    PQclear(res);
+    return out;
+}
+
+static void
+test_image_visibility(PGconn *conn)
+{
+    struct err err = ERR_INIT;
+    CHECK_INT(
+        db_cmd(conn,
+               "INSERT INTO image (id, name, visibility, owner) VALUES"
+               " ('a0000000-0000-4000-8000-000000000001', 'vis-public', 'public', 'p1'),"
+               " ('a0000000-0000-4000-8000-000000000002', 'vis-community', 'community', 'p1'),"
+               " ('a0000000-0000-4000-8000-000000000003', 'vis-private', 'private', 'p1'),"
+               " ('a0000000-0000-4000-8000-000000000004', 'vis-shared-acc', 'shared', 'p1'),"
+               " ('a0000000-0000-4000-8000-000000000005', 'vis-shared-pend', 'shared', 'p1'),"
+               " ('a0000000-0000-4000-8000-000000000006', 'vis-shared-none', 'shared', 'p1'),"
+               " ('a0000000-0000-4000-8000-000000000007', 'vis-own', 'private', 'p2'),"
+               " ('a0000000-0000-4000-8000-000000000008', 'vis-was-shared', 'private', 'p1')",
+               0, NULL, &err),
+        0);
+    CHECK_INT(db_cmd(conn,
+                     "INSERT INTO image_member (image_id, member, status) VALUES"
+                     " ('a0000000-0000-4000-8000-000000000004', 'p2', 'accepted'),"
+                     " ('a0000000-0000-4000-8000-000000000005', 'p2', 'pending'),"
+                     " ('a0000000-0000-4000-8000-000000000008', 'p2', 'accepted')",
+                     0, NULL, &err),
+              0);
+    char *v = visible_to(conn, "p2", "f", "accepted");
+    CHECK_STR(v, "vis-community,vis-own,vis-public,vis-shared-acc");
+    free(v);
+    v = visible_to(conn, "p2", "f", NULL); /* any membership, as show by id */
+    CHECK_STR(v, "vis-community,vis-own,vis-public,vis-shared-acc,vis-shared-pend");
+    free(v);
+    v = visible_to(conn, "p2", "f", "all");
+    CHECK_STR(v, "vis-community,vis-own,vis-public,vis-shared-acc,vis-shared-pend");
+    free(v);
+    v = visible_to(conn, "p2", "f", "pending");
+    CHECK_STR(v, "vis-community,vis-own,vis-public,vis-shared-pend");
+    free(v);
+    v = visible_to(conn, "p1", "f", "accepted"); /* the owner sees all of its own */
+    CHECK_STR(v, "vis-community,vis-private,vis-public,vis-shared-acc,vis-shared-none,"
+                 "vis-shared-pend,vis-was-shared");
+    free(v);
+    v = visible_to(conn, "", "f", "accepted"); /* unscoped */
+    CHECK_STR(v, "vis-community,vis-public");
+    free(v);
+    v = visible_to(conn, "p3", "t", "accepted"); /* admin */
+    CHECK_STR(v, "vis-community,vis-own,vis-private,vis-public,vis-shared-acc,vis-shared-none,"
+                 "vis-shared-pend,vis-was-shared");
+    free(v);
+}
+
 int
 main(void)
 {
@@ -323,6 +392,7 @@ main(void)
             fprintf(stderr, "%s\n", err.msg);
         if (applied > 0) {
             test_claims(conn);
+            test_image_visibility(conn);
         }
         db_pool_release(pool, conn);
         db_pool_free(pool);
