@@ -29,10 +29,9 @@
                         " 'self', '/v2/images/' || i.id, 'file', '/v2/images/' || i.id || '/file',"  \
                         " 'schema', '/v2/schemas/image'))::text"
 
-/* Who may see an image by id: $2 project, $3 is_admin. */
-#define IMAGE_VISIBLE                                                                              \
-    "($3::boolean OR i.visibility IN ('public', 'community') OR i.owner = $2"                      \
-    " OR EXISTS (SELECT 1 FROM image_member m WHERE m.image_id = i.id AND m.member = $2))"
+/* Who may see an image by id: $2 project, $3 is_admin; a member in any
+ * status (image.h). */
+#define IMAGE_VISIBLE DB_IMAGE_VISIBLE_SQL("i", "$2", "$3::boolean", "NULL::text")
 
 static const char *const core_keys[] = {
     "id",           "name",          "status",
@@ -173,10 +172,10 @@ db_image_list(PGconn *conn, const struct db_image_filter *f, const struct db_ima
         " AND ($9::bigint IS NULL OR i.size <= $9)"
         " AND ($10::boolean IS NULL OR i.os_hidden = $10)"
         " AND ($11::boolean IS NULL OR i.protected = $11)"
-        " AND ($12::boolean OR i.owner = $13 OR i.visibility = 'public'"
-        "  OR (i.visibility = 'community' AND $3 IN ('community', 'all'))"
-        "  OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_member m"
-        "   WHERE m.image_id = i.id AND m.member = $13 AND ($14 = 'all' OR m.status = $14))))"
+        " AND " DB_IMAGE_VISIBLE_SQL("i", "$13", "$12::boolean", "$14::text")
+        /* community images are listed to others only when asked for */
+        " AND (i.visibility <> 'community' OR $12::boolean OR i.owner = $13"
+        "  OR $3 IN ('community', 'all'))"
         " AND ($15::uuid IS NULL OR (%s, i.id) %s (SELECT %s, id FROM image WHERE id = $15))"
         " ORDER BY %s %s, i.id %s LIMIT $16",
         expr, cmp, expr, expr, dir, dir);

@@ -12,6 +12,24 @@
 
 #include "error.h"
 
+/* The image-visibility rule, Glance's, as the one SQL fragment every
+ * statement that reads images for a caller uses: here, the compute API's
+ * image proxy and the server create's image check. True for an admin, the
+ * owner, public and community images, and a shared image the project is a
+ * member of with @status ('accepted', 'pending', 'rejected'; NULL or 'all':
+ * any status, as Glance's show by id). A private image is its owner's alone,
+ * whatever members it had while shared. Deletion is not part of it: add
+ * `deleted_at IS NULL`. The arguments are SQL text: @i the image row's alias
+ * (or table name), @project a text expression ("$2"), @admin a boolean one
+ * ("$3::boolean"), @status a text one ("$4", "'accepted'", "NULL::text").
+ * An expression rather than a SQL function because PostgreSQL does not
+ * inline a function whose body has a subquery, and lists evaluate it per row. */
+#define DB_IMAGE_VISIBLE_SQL(i, project, admin, status)                                            \
+    "(" admin " OR " i ".owner = " project " OR " i ".visibility IN ('public', 'community')"       \
+    " OR (" i ".visibility = 'shared' AND EXISTS (SELECT 1 FROM image_member m"                    \
+    " WHERE m.image_id = " i ".id AND m.member = " project " AND (" status " IS NULL"              \
+    " OR " status " = 'all' OR m.status = " status "))))"
+
 /* Who asks: visibility rules depend on the project and the admin role. */
 struct db_image_viewer {
     const char *project_id; /* "" or NULL for an unscoped caller */
@@ -24,8 +42,8 @@ bool db_image_id_valid(const char *id);
 /* Is @key a core attribute (not a custom property)? */
 bool db_image_is_core(const char *key);
 
-/* The image @id if @who may see it (public, community, owned, a member of it,
- * or admin); else NULL with ERR_NOT_FOUND. Deleted images are never found. */
+/* The image @id if @who may see it (DB_IMAGE_VISIBLE_SQL, a member in any status);
+ * else NULL with ERR_NOT_FOUND. Deleted images are never found. */
 json_t *db_image_get(PGconn *conn, const char *id, const struct db_image_viewer *who,
                      struct err *err);
 
@@ -42,7 +60,9 @@ struct db_image_filter {
 };
 /* Is @key a sort key the list accepts? */
 bool db_image_sort_key_valid(const char *key);
-/* The images @who may list under @f, as an array. */
+/* The images @who may list under @f, as an array: DB_IMAGE_VISIBLE_SQL with
+ * @f->member_status (default accepted), and others' community images only
+ * when @f->visibility is community or all. */
 json_t *db_image_list(PGconn *conn, const struct db_image_filter *f,
                       const struct db_image_viewer *who, struct err *err);
 

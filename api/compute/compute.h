@@ -89,8 +89,6 @@ const char *compute_project(struct api_req *req, struct err *err);
  * or any for admins): a row with id, name, project_id, vm_state, task_state,
  * host, metadata (text) and host_up (bool); 404 otherwise. */
 json_t *compute_server_get(struct api_req *req, PGconn *conn, const char *id, struct err *err);
-/* Release @instance_id's claim (if any) on its host, in the caller's transaction. */
-int compute_claim_release(PGconn *conn, const char *instance_id, struct err *err);
 
 /* ---- quotas (compute/limits.c) ---- */
 

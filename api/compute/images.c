@@ -9,14 +9,18 @@
 #include "compute_db.h"
 #include "db.h"
 #include "id.h"
+#include "image.h"
 #include "mem.h"
 
-#define IMG_SQL                                                                                                    \
-    "SELECT id::text AS id, name, status, min_disk, min_ram, size, properties::text AS "                           \
-    "properties, " COMPUTE_TS_SQL("created_at") " AS created, " COMPUTE_TS_SQL(                                    \
-        "updated_at") " AS updated FROM image WHERE deleted_at IS NULL AND ($2 = 't' OR visibility IN ('public', " \
-                      "'community') OR owner = $1 OR (visibility = 'shared' AND EXISTS (SELECT 1 FROM "            \
-                      "image_member m WHERE m.image_id = image.id AND m.member = $1 AND m.status = 'accepted'))) "
+/* $1 project, $2 is_admin: the image API's visibility rule (db/image.h),
+ * members once accepted. */
+#define IMG_SQL                                                                                                  \
+    "SELECT id::text AS id, name, status, min_disk, min_ram, size, properties::text AS "                         \
+    "properties, " COMPUTE_TS_SQL("created_at") " AS created, " COMPUTE_TS_SQL(                                  \
+        "updated_at") " AS updated FROM image WHERE deleted_at IS NULL AND " DB_IMAGE_VISIBLE_SQL("image",       \
+                                                                                                  "$1",          \
+                                                                                                  "$2::boolean", \
+                                                                                                  "'accepted'") " "
 
 static const char *
 nova_image_status(const char *s)

@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "bus.h"
+#include "claim.h"
 #include "compute.h"
 #include "compute_db.h"
 #include "db.h"
 #include "id.h"
+#include "image.h"
 #include "log.h"
 #include "mem.h"
 #include "schema.h"
@@ -202,20 +204,6 @@ compute_server_get(struct api_req *req, PGconn *conn, const char *id, struct err
                           4, p, err);
 }
 
-int
-compute_claim_release(PGconn *conn, const char *instance_id, struct err *err)
-{
-    const char *p[] = {instance_id};
-    return db_cmd(conn,
-                  "WITH c AS (DELETE FROM instance_claim WHERE instance_id = $1::uuid RETURNING "
-                  "host, vcpus, memory_mb, disk_gb) UPDATE compute_node n SET vcpus_used = "
-                  "greatest(n.vcpus_used - c.vcpus, 0), memory_mb_used = greatest(n.memory_mb_used "
-                  "- c.memory_mb, 0), local_gb_used = greatest(n.local_gb_used - c.disk_gb, 0), "
-                  "running_vms = greatest(n.running_vms - 1, 0), updated_at = now() FROM c WHERE "
-                  "n.host = c.host",
-                  1, p, err);
-}
-
 /* ---- list ---- */
 
 static int
@@ -391,10 +379,9 @@ ref_id(const char *ref)
 #define IMAGE_COLS                                                                                 \
     "id::text AS id, name, status, disk_format, checksum, min_disk, min_ram, "                     \
     "properties::text AS properties"
+/* The image API's visibility rule (db/image.h), members once accepted. */
 #define IMAGE_VISIBLE                                                                              \
-    "deleted_at IS NULL AND ($2 = 't' OR visibility IN ('public', 'community') OR owner = $3 OR "  \
-    "(visibility = 'shared' AND EXISTS (SELECT 1 FROM image_member m WHERE m.image_id = "          \
-    "image.id AND m.member = $3 AND m.status = 'accepted')))"
+    "deleted_at IS NULL AND " DB_IMAGE_VISIBLE_SQL("image", "$3", "$2::boolean", "'accepted'")
 
 static json_t *
 image_get(struct api_req *req, PGconn *conn, const char *id, struct err *err)
@@ -871,7 +858,7 @@ delete_server(struct api_req *req, struct err *err)
         /* Never scheduled, or its host is down: delete here ("local delete",
          * as Nova does). A down host's agent learns of it from the cast below
          * when it comes back, or from its heartbeat's instance list. */
-        if (compute_claim_release(conn, id, err) < 0 ||
+        if (db_claim_release(conn, id, NULL, NULL, err) < 0 ||
             db_cmd(conn,
                    "UPDATE instance SET vm_state = 'deleted', task_state = NULL, power_state = 0, "
                    "deleted_at = now(), terminated_at = now(), updated_at = now() WHERE id = "

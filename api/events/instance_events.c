@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "bus.h"
+#include "claim.h"
 #include "compute.h"
 #include "events.h"
 #include "compute_db.h"
@@ -98,7 +99,8 @@ apply_update(PGconn *conn, json_t *args, struct err *err)
         goto rollback;
     bool applied = json_array_size(rows) == 1;
     json_decref(rows);
-    if (applied && strcmp(vm_state, "deleted") == 0 && compute_claim_release(conn, id, err) < 0)
+    if (applied && strcmp(vm_state, "deleted") == 0 &&
+        db_claim_release(conn, id, NULL, NULL, err) < 0)
         goto rollback;
     if (db_commit(conn, err) < 0)
         goto out;

@@ -196,6 +196,52 @@ expect 403 "PATCH disk_format of an active image" PATCH "/image/v2/images/$ID2" 
     -d '[{"op":"replace","path":"/disk_format","value":"raw"}]'
 check "failed patches changed nothing" test "$(field "$ID2" name)" = chunky2
 
+# every change Glance accepts, and its answers with their messages
+msg() { json "b['error']['message']"; }
+patch_id2() { # patch_id2 STATUS DESCRIPTION JSON-PATCH
+    expect "$1" "$2" PATCH "/image/v2/images/$ID2" -H "Content-Type: $P21" -d "$3"
+}
+patch_id2 200 "PATCH add os_distro/os_version/description, replace os_hidden, protected, min_disk" \
+    '[{"op":"add","path":"/os_distro","value":"debian"},{"op":"add","path":"/os_version","value":"12"},{"op":"add","path":"/description","value":null},{"op":"replace","path":"/os_hidden","value":false},{"op":"replace","path":"/protected","value":false},{"op":"add","path":"/min_disk","value":2}]'
+check "added and replaced attributes in the response" \
+    test "$(json "b['os_distro'],b['os_version'],b['description'],b['min_disk']")" = "('debian', '12', None, 2)"
+patch_id2 200 "PATCH replace then remove in one patch, applied in order" \
+    '[{"op":"replace","path":"/os_distro","value":"ubuntu"},{"op":"remove","path":"/os_version"},{"op":"add","path":"/kernel_id","value":"0b7c1a8e-3f2d-4c5b-9a6e-1d2c3b4a5f61"},{"op":"remove","path":"/kernel_id"}]'
+check "os_distro replaced, os_version and kernel_id gone" \
+    test "$(json "b['os_distro'],'os_version' in b,'kernel_id' in b")" = "('ubuntu', False, False)"
+patch_id2 403 "PATCH replace id" '[{"op":"replace","path":"/id","value":"x"}]'
+check "  Attribute 'id' is read-only." test "$(msg)" = "Attribute 'id' is read-only."
+patch_id2 403 "PATCH remove checksum" '[{"op":"remove","path":"/checksum"}]'
+check "  Attribute 'checksum' is read-only." test "$(msg)" = "Attribute 'checksum' is read-only."
+patch_id2 403 "PATCH add deleted_at" '[{"op":"add","path":"/deleted_at","value":"x"}]'
+check "  Attribute 'deleted_at' is reserved." test "$(msg)" = "Attribute 'deleted_at' is reserved."
+patch_id2 403 "PATCH add a property in the os_glance namespace" '[{"op":"add","path":"/os_glance_import_task","value":"x"}]'
+check "  Attribute 'os_glance_import_task' is reserved." test "$(msg)" = "Attribute 'os_glance_import_task' is reserved."
+patch_id2 403 "PATCH remove tags (a core attribute)" '[{"op":"remove","path":"/tags"}]'
+check "  Property tags may not be removed." test "$(msg)" = "Property tags may not be removed."
+patch_id2 409 "PATCH remove a missing property" '[{"op":"remove","path":"/os_version"}]'
+check "  Property os_version does not exist." test "$(msg)" = "Property os_version does not exist."
+patch_id2 403 "PATCH add a location (locations are not shown)" '[{"op":"add","path":"/locations/-","value":{"url":"file:///etc/passwd","metadata":{}}}]'
+patch_id2 403 "PATCH read-only after a missing property: every op is checked first" \
+    '[{"op":"replace","path":"/nope","value":"x"},{"op":"replace","path":"/size","value":1}]'
+patch_id2 400 "PATCH bad min_ram" '[{"op":"replace","path":"/min_ram","value":"lots"}]'
+check "  the message names min_ram" bash -c "grep -q min_ram '$BODY'"
+patch_id2 400 "PATCH kernel_id that is not an image id" '[{"op":"add","path":"/kernel_id","value":"vmlinuz"}]'
+check "  the message names kernel_id" bash -c "grep -q kernel_id '$BODY'"
+patch_id2 400 "PATCH replace without a value" '[{"op":"replace","path":"/name"}]'
+patch_id2 400 "PATCH pointer with adjacent slashes" '[{"op":"add","path":"//x","value":"y"}]'
+python3 -c "import json; print(json.dumps([{'op':'add','path':'/q%d' % i,'value':'v'} for i in range(130)]))" >"$TMP/many.json"
+expect 413 "PATCH over Glance's 128 custom properties" PATCH "/image/v2/images/$ID2" \
+    -H "Content-Type: $P21" --data-binary @"$TMP/many.json"
+check "failed patches changed nothing (2)" \
+    test "$(field "$ID2" name),$(json "b['os_distro'],'q0' in b,'kernel_id' in b")" = "chunky2,('ubuntu', False, False)"
+req POST /image/v2/images -H 'Content-Type: application/json' -d '{"name":"queued3","disk_format":"raw"}'
+ID3=$(json "b['id']")
+expect 200 "PATCH disk_format and container_format of a queued image" PATCH "/image/v2/images/$ID3" \
+    -H "Content-Type: $P21" -d '[{"op":"replace","path":"/disk_format","value":"qcow2"},{"op":"add","path":"/container_format","value":"bare"}]'
+check "queued image's formats changed" test "$(json "b['disk_format'],b['container_format']")" = "('qcow2', 'bare')"
+expect 204 "DELETE the queued image" DELETE "/image/v2/images/$ID3"
+
 # ---- the CLI's set/unset (PATCH from the SDK) and tags ----
 check "openstack image set --property hw_qemu_guest_agent=yes --tag t1 --min-disk 1" \
     osc image set --property hw_qemu_guest_agent=yes --tag t1 --min-disk 1 img1
@@ -203,6 +249,18 @@ check "properties and tag stored" test "$(field "$ID1" hw_qemu_guest_agent),$(js
 check "openstack image unset --property hw_disk_bus --tag t1" osc image unset --property hw_disk_bus --tag t1 img1
 field "$ID1" name >/dev/null
 check "property and tag gone" test "$(json "'hw_disk_bus' in b, 't1' in b['tags']")" = "(False, False)"
+check "openstack image set --property os_distro=debian --property os_version=12 --tag t2 --tag t3 --min-ram 16" \
+    osc image set --property os_distro=debian --property os_version=12 --tag t2 --tag t3 --min-ram 16 img1
+check "os_distro, os_version, tags and min_ram stored" \
+    test "$(field "$ID1" os_distro),$(json "b['os_version'],'t2' in b['tags'],'t3' in b['tags'],b['min_ram']")" = "debian,('12', True, True, 16)"
+check "openstack image set --property os_distro=ubuntu (replace)" osc image set --property os_distro=ubuntu img1
+check "os_distro replaced" test "$(field "$ID1" os_distro)" = ubuntu
+check "openstack image unset --property os_distro --property os_version --tag t2 --tag t3" \
+    osc image unset --property os_distro --property os_version --tag t2 --tag t3 img1
+field "$ID1" name >/dev/null
+check "properties and tags unset" test "$(json "'os_distro' in b,'os_version' in b,b['tags']")" = "(False, False, [])"
+check "openstack image set --property os_glance_x=1 fails (reserved)" \
+    bash -c "! openstack image set --property os_glance_x=1 img1 >/dev/null 2>&1"
 expect 204 "PUT tag" PUT "/image/v2/images/$ID1/tags/blue"
 expect 204 "PUT the same tag again (idempotent)" PUT "/image/v2/images/$ID1/tags/blue"
 check "tag listed once" test "$(field "$ID1" tags)" = "['blue']"
