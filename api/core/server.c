@@ -1,5 +1,6 @@
 /* cloud-api's set-up: configuration, the database pool, token keys, caches and
  * the router over every family's route table. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,57 @@ const struct api_route_table *const api_tables[] = {
     NULL,
 };
 
+/* Every setting with a plain default and bounds, as data: section, key, and
+ * where it goes in struct api_config. Strings have a default text; numbers a
+ * default and the range they must fall in. */
+struct api_setting {
+    const char *section, *key;
+    size_t offset;
+    size_t size;         /* a string's buffer; 0 for a number */
+    const char *text;    /* a string's default (NULL: "") */
+    long dflt, min, max; /* a number's */
+};
+
+#define CFG_STR(sec, k, field, d)                                                                  \
+    {                                                                                              \
+        sec, k, offsetof(struct api_config, field), sizeof(((struct api_config *)0)->field), d, 0, \
+            0, 0                                                                                   \
+    }
+#define CFG_LONG(sec, k, field, d, lo, hi)                                                         \
+    {                                                                                              \
+        sec, k, offsetof(struct api_config, field), 0, NULL, d, lo, hi                             \
+    }
+
+static const struct api_setting api_settings[] = {
+    CFG_STR("api", "host", listen_host, "127.0.0.1"),
+    CFG_LONG("api", "port", port, 5000, 1, 65535),
+    CFG_LONG("api", "workers", workers, 4, 1, 256),
+    CFG_LONG("api", "max_body_size", max_body_size, 1024 * 1024, 1024, 1L << 30),
+    CFG_LONG("api", "connection_timeout", connection_timeout, 75, 60, 3600),
+    CFG_LONG("api", "shutdown_timeout", shutdown_timeout, 30, 0, 3600),
+    CFG_STR("api", "policy_file", policy_file, ""),
+    CFG_STR("database", "connection", connection, ""),
+    CFG_STR("database", "migrations_dir", migrations_dir, NUBE_MIGRATIONS_DIR),
+    CFG_STR("identity", "key_dir", key_dir, "/var/lib/nube/keys"),
+    CFG_LONG("identity", "token_expiration", token_expiration, 3600, 60, 7 * 24 * 3600),
+    CFG_LONG("identity", "role_cache_ttl", role_cache_ttl, 10, 0, 3600),
+    CFG_LONG("identity", "revocation_refresh_ms", revocation_refresh, 1000, 0, 600000),
+    CFG_STR("identity", "region", region, "RegionOne"),
+    CFG_LONG("compute", "service_down_time", service_down_time, 60, 1, 86400),
+    CFG_LONG("compute", "console_timeout_ms", console_timeout_ms, 10000, 100, 600000),
+    CFG_LONG("quota", "instances", quota_instances, 10, -1, 1L << 30),
+    CFG_LONG("quota", "cores", quota_cores, 20, -1, 1L << 30),
+    CFG_LONG("quota", "ram", quota_ram, 51200, -1, 1L << 40),
+    CFG_LONG("quota", "key_pairs", quota_key_pairs, 100, -1, 1L << 30),
+    CFG_LONG("quota", "metadata_items", quota_metadata_items, 128, -1, 1L << 30),
+    CFG_LONG("quota", "server_groups", quota_server_groups, 10, -1, 1L << 30),
+    CFG_LONG("quota", "server_group_members", quota_server_group_members, 10, -1, 1L << 30),
+    CFG_STR("bus", "url", bus_url, NULL),
+    CFG_STR("image", "store_dir", image_store_dir, "/var/lib/nube/images"),
+    CFG_LONG("image", "max_image_size", image_max_size, 1L << 40, 1, 1L << 50),
+    CFG_STR("image", "compute_url", image_compute_url, ""),
+};
+
 static int
 get_str(const struct config *cfg, const char *section, const char *key, const char *dflt, char *out,
         size_t cap, struct err *err)
@@ -63,14 +115,51 @@ get_str(const struct config *cfg, const char *section, const char *key, const ch
 }
 
 static int
-get_long(const struct config *cfg, const char *section, const char *key, long dflt, long min,
-         long max, long *out, struct err *err)
+get_setting(const struct config *cfg, const struct api_setting *s, struct api_config *c,
+            struct err *err)
 {
-    if (config_get_long(cfg, section, key, dflt, out, err) < 0)
+    char *at = (char *)c + s->offset;
+    if (s->size)
+        return get_str(cfg, s->section, s->key, s->text, at, s->size, err);
+    long *out = (long *)(void *)at;
+    if (config_get_long(cfg, s->section, s->key, s->dflt, out, err) < 0)
         return -1;
-    if (*out < min || *out > max)
-        return err_set(err, ERR_INVALID, "[%s] %s must be between %ld and %ld", section, key, min,
-                       max);
+    if (*out < s->min || *out > s->max)
+        return err_set(err, ERR_INVALID, "[%s] %s must be between %ld and %ld", s->section, s->key,
+                       s->min, s->max);
+    return 0;
+}
+
+/* A URL setting: no trailing slash, http:// or https:// (or empty when @may_be_empty). */
+static int
+check_url(char *url, const char *what, bool may_be_empty, struct err *err)
+{
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        url[--n] = '\0';
+    if ((n || !may_be_empty) && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return err_set(err, ERR_INVALID, "%s must start with http:// or https://", what);
+    return 0;
+}
+
+/* [api] listen = HOST:PORT (or [V6]:PORT), a shorthand for host + port. */
+static int
+parse_listen(const char *listen, struct api_config *c, struct err *err)
+{
+    const char *colon = strrchr(listen, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    size_t hlen = colon ? (size_t)(colon - listen) : 0;
+    if (!colon || !*(colon + 1) || *end || port < 1 || port > 65535 ||
+        hlen >= sizeof(c->listen_host))
+        return err_set(err, ERR_INVALID, "[api] listen must be HOST:PORT");
+    if (hlen >= 2 && listen[0] == '[' && listen[hlen - 1] == ']') {
+        listen++;
+        hlen -= 2;
+    }
+    memcpy(c->listen_host, listen, hlen);
+    c->listen_host[hlen] = '\0';
+    c->port = port;
     return 0;
 }
 
@@ -78,89 +167,27 @@ int
 api_config_load(const struct config *cfg, struct api_config *c, struct err *err)
 {
     memset(c, 0, sizeof(*c));
-    if (get_str(cfg, "api", "host", "127.0.0.1", c->listen_host, sizeof(c->listen_host), err) < 0 ||
-        get_long(cfg, "api", "port", 5000, 1, 65535, &c->port, err) < 0 ||
-        get_long(cfg, "api", "workers", 4, 1, 256, &c->workers, err) < 0 ||
-        get_long(cfg, "api", "max_body_size", 1024 * 1024, 1024, 1L << 30, &c->max_body_size, err) <
-            0 ||
-        get_long(cfg, "api", "connection_timeout", 75, 60, 3600, &c->connection_timeout, err) < 0 ||
-        get_long(cfg, "api", "shutdown_timeout", 30, 0, 3600, &c->shutdown_timeout, err) < 0)
-        return -1;
-    /* [api] listen = HOST:PORT (or [V6]:PORT) is a shorthand for host + port */
+    for (size_t i = 0; i < ARRAY_SIZE(api_settings); i++)
+        if (get_setting(cfg, &api_settings[i], c, err) < 0)
+            return -1;
     const char *listen = config_get(cfg, "api", "listen", NULL);
-    if (listen && *listen) {
-        const char *colon = strrchr(listen, ':');
-        char *end = NULL;
-        long port = colon ? strtol(colon + 1, &end, 10) : 0;
-        size_t hlen = colon ? (size_t)(colon - listen) : 0;
-        if (!colon || !*(colon + 1) || *end || port < 1 || port > 65535 ||
-            hlen >= sizeof(c->listen_host))
-            return err_set(err, ERR_INVALID, "[api] listen must be HOST:PORT");
-        if (hlen >= 2 && listen[0] == '[' && listen[hlen - 1] == ']') {
-            listen++;
-            hlen -= 2;
-        }
-        memcpy(c->listen_host, listen, hlen);
-        c->listen_host[hlen] = '\0';
-        c->port = port;
-    }
+    if (listen && *listen && parse_listen(listen, c, err) < 0)
+        return -1;
+    /* defaults that follow other settings */
     char dflt_url[300];
     snprintf(dflt_url, sizeof(dflt_url), "http://%s:%ld",
              strcmp(c->listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : c->listen_host, c->port);
-    if (get_str(cfg, "api", "public_url", dflt_url, c->public_url, sizeof(c->public_url), err) < 0)
-        return -1;
-    size_t n = strlen(c->public_url);
-    while (n > 0 && c->public_url[n - 1] == '/')
-        c->public_url[--n] = '\0';
-    if (strncmp(c->public_url, "http://", 7) != 0 && strncmp(c->public_url, "https://", 8) != 0)
-        return err_set(err, ERR_INVALID, "[api] public_url must start with http:// or https://");
-
-    if (get_str(cfg, "database", "connection", "", c->connection, sizeof(c->connection), err) < 0 ||
-        get_long(cfg, "database", "pool_size", c->workers + 2, 1, 1000, &c->db_pool_size, err) <
+    if (get_str(cfg, "api", "public_url", dflt_url, c->public_url, sizeof(c->public_url), err) <
             0 ||
-        get_str(cfg, "database", "migrations_dir", NUBE_MIGRATIONS_DIR, c->migrations_dir,
-                sizeof(c->migrations_dir), err) < 0)
+        check_url(c->public_url, "[api] public_url", false, err) < 0 ||
+        check_url(c->image_compute_url, "[image] compute_url", true, err) < 0)
+        return -1;
+    const struct api_setting pool =
+        CFG_LONG("database", "pool_size", db_pool_size, c->workers + 2, 1, 1000);
+    if (get_setting(cfg, &pool, c, err) < 0)
         return -1;
     if (!c->connection[0])
         return err_set(err, ERR_INVALID, "[database] connection is required");
-
-    if (get_str(cfg, "identity", "key_dir", "/var/lib/nube/keys", c->key_dir, sizeof(c->key_dir),
-                err) < 0 ||
-        get_long(cfg, "identity", "token_expiration", 3600, 60, 7 * 24 * 3600, &c->token_expiration,
-                 err) < 0 ||
-        get_long(cfg, "identity", "role_cache_ttl", 10, 0, 3600, &c->role_cache_ttl, err) < 0 ||
-        get_long(cfg, "identity", "revocation_refresh_ms", 1000, 0, 600000, &c->revocation_refresh,
-                 err) < 0 ||
-        get_str(cfg, "identity", "region", "RegionOne", c->region, sizeof(c->region), err) < 0)
-        return -1;
-    if (get_long(cfg, "compute", "service_down_time", 60, 1, 86400, &c->service_down_time, err) <
-            0 ||
-        get_long(cfg, "compute", "console_timeout_ms", 10000, 100, 600000, &c->console_timeout_ms,
-                 err) < 0 ||
-        get_long(cfg, "quota", "instances", 10, -1, 1L << 30, &c->quota_instances, err) < 0 ||
-        get_long(cfg, "quota", "cores", 20, -1, 1L << 30, &c->quota_cores, err) < 0 ||
-        get_long(cfg, "quota", "ram", 51200, -1, 1L << 40, &c->quota_ram, err) < 0 ||
-        get_long(cfg, "quota", "key_pairs", 100, -1, 1L << 30, &c->quota_key_pairs, err) < 0 ||
-        get_long(cfg, "quota", "metadata_items", 128, -1, 1L << 30, &c->quota_metadata_items, err) <
-            0 ||
-        get_long(cfg, "quota", "server_groups", 10, -1, 1L << 30, &c->quota_server_groups, err) <
-            0 ||
-        get_long(cfg, "quota", "server_group_members", 10, -1, 1L << 30,
-                 &c->quota_server_group_members, err) < 0 ||
-        get_str(cfg, "bus", "url", NULL, c->bus_url, sizeof(c->bus_url), err) < 0 ||
-        get_str(cfg, "image", "store_dir", "/var/lib/nube/images", c->image_store_dir,
-                sizeof(c->image_store_dir), err) < 0 ||
-        get_long(cfg, "image", "max_image_size", 1L << 40, 1, 1L << 50, &c->image_max_size, err) <
-            0 ||
-        get_str(cfg, "image", "compute_url", "", c->image_compute_url, sizeof(c->image_compute_url),
-                err) < 0)
-        return -1;
-    n = strlen(c->image_compute_url);
-    while (n > 0 && c->image_compute_url[n - 1] == '/')
-        c->image_compute_url[--n] = '\0';
-    if (n && strncmp(c->image_compute_url, "http://", 7) != 0 &&
-        strncmp(c->image_compute_url, "https://", 8) != 0)
-        return err_set(err, ERR_INVALID, "[image] compute_url must start with http:// or https://");
     return 0;
 }
 
