@@ -64,7 +64,7 @@ domain_fields(struct api_req *req, bool create, const char **name, const char **
     json_t *d = body ? keystone_body_object(body, "domain", err) : NULL;
     if (!d)
         return -1;
-    if (keystone_str(d, "name", create, true, DOMAIN_NAME_MAX, name, err) < 0 ||
+    if (keystone_name(d, create, DOMAIN_NAME_MAX, name, err) < 0 ||
         keystone_str(d, "description", false, false, KEYSTONE_DESCRIPTION_MAX, description, err) <
             0 ||
         keystone_bool(d, "enabled", enabled, err) < 0)

@@ -51,6 +51,17 @@ keystone_str(const json_t *obj, const char *key, bool required, bool nonempty, s
 }
 
 int
+keystone_name(const json_t *obj, bool required, size_t max_len, const char **out, struct err *err)
+{
+    if (keystone_str(obj, "name", required, true, max_len, out, err) < 0)
+        return -1;
+    if (*out && strspn(*out, " \t\n\r\f\v") == strlen(*out))
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field 'name': it must contain a non-blank character.");
+    return 0;
+}
+
+int
 keystone_bool(const json_t *obj, const char *key, int *out, struct err *err)
 {
     *out = -1;

@@ -31,6 +31,10 @@ json_t *keystone_body_object(json_t *body, const char *key, struct err *err);
  * @nonempty), or missing (when @required). *out is NULL when absent. */
 int keystone_str(const json_t *obj, const char *key, bool required, bool nonempty, size_t max_len,
                  const char **out, struct err *err);
+/* The "name" member of a domain or project: as keystone_str() (non-empty),
+ * and 400 when it is only blanks (Keystone's pattern [\S]+). */
+int keystone_name(const json_t *obj, bool required, size_t max_len, const char **out,
+                  struct err *err);
 /* A boolean member: *out is -1 when absent; 400 for another type. */
 int keystone_bool(const json_t *obj, const char *key, int *out, struct err *err);
 /* An id from the path: 404 "Could not find <what>: <id>." when it cannot be one. */

@@ -214,7 +214,7 @@ create_project(struct api_req *req, struct err *err)
         return -1;
     const char *name, *description, *domain_id, *parent_id;
     int enabled, is_domain;
-    if (keystone_str(proj, "name", true, true, PROJECT_NAME_MAX, &name, err) < 0 ||
+    if (keystone_name(proj, true, PROJECT_NAME_MAX, &name, err) < 0 ||
         keystone_str(proj, "description", false, false, KEYSTONE_DESCRIPTION_MAX, &description,
                      err) < 0 ||
         keystone_str(proj, "domain_id", false, true, 64, &domain_id, err) < 0 ||
@@ -312,7 +312,7 @@ update_project(struct api_req *req, struct err *err)
         return -1;
     const char *name, *description;
     int enabled;
-    if (keystone_str(proj, "name", false, true, PROJECT_NAME_MAX, &name, err) < 0 ||
+    if (keystone_name(proj, false, PROJECT_NAME_MAX, &name, err) < 0 ||
         keystone_str(proj, "description", false, false, KEYSTONE_DESCRIPTION_MAX, &description,
                      err) < 0 ||
         keystone_bool(proj, "enabled", &enabled, err) < 0)

@@ -462,6 +462,11 @@ check "openstack domain list shows acme, enabled" \
 expect_error POST /v3/domains 409 "duplicate domain name" -H "X-Auth-Token: $T" -d '{"domain":{"name":"acme"}}'
 expect_error POST /v3/domains 400 "domain without a name" -H "X-Auth-Token: $T" -d '{"domain":{}}'
 check "the 400 names the field" grep -q "'name'" "$BODY"
+expect_error POST /v3/domains 400 "a blank domain name" -H "X-Auth-Token: $T" -d '{"domain":{"name":"   "}}'
+check "the 400 names the field" grep -q "'name'" "$BODY"
+expect_error POST /v3/domains 400 "a 65-character domain name" -H "X-Auth-Token: $T" \
+    -d "{\"domain\":{\"name\":\"$(printf 'd%.0s' $(seq 1 65))\"}}"
+expect_error POST /v3/projects 400 "a blank project name" -H "X-Auth-Token: $T" -d '{"project":{"name":" "}}'
 expect_error POST /v3/domains 400 "domain enabled not a boolean" -H "X-Auth-Token: $T" \
     -d '{"domain":{"name":"x","enabled":"no"}}'
 check "the 400 names the field" grep -q "'enabled'" "$BODY"
