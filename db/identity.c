@@ -77,9 +77,56 @@ db_domain_ensure(PGconn *conn, const char *id, const char *name, struct err *err
                   p, err);
 }
 
+int
+db_domain_create(PGconn *conn, const char *id, const char *name, const char *description,
+                 bool enabled, struct err *err)
+{
+    const char *p[] = {id, name, description ? description : "", enabled ? "true" : "false"};
+    return db_cmd(conn,
+                  "INSERT INTO domain (id, name, description, enabled) VALUES ($1, $2, $3, $4)", 4,
+                  p, err);
+}
+
+int
+db_domain_update(PGconn *conn, const char *id, const char *name, const char *description,
+                 int enabled, struct err *err)
+{
+    const char *p[] = {id, name, description, db_tristate(enabled)};
+    return db_cmd_one(conn, "domain", id,
+                      "UPDATE domain SET name = coalesce($2, name),"
+                      " description = coalesce($3, description),"
+                      " enabled = coalesce($4::boolean, enabled) WHERE id = $1",
+                      4, p, err);
+}
+
+int
+db_domain_delete(PGconn *conn, const char *id, struct err *err)
+{
+    const char *p[] = {id};
+    return db_cmd_one(conn, "domain", id, "DELETE FROM domain WHERE id = $1", 1, p, err);
+}
+
+json_t *
+db_domain_members(PGconn *conn, const char *id, const char *what, struct err *err)
+{
+    const char *p[] = {id};
+    return db_query_json(conn,
+                         strcmp(what, "user") == 0
+                             ? "SELECT id FROM identity_user WHERE domain_id = $1"
+                             : "SELECT id FROM project WHERE domain_id = $1",
+                         1, p, err);
+}
+
 /* ---- projects ---- */
 
-#define PROJECT_COLS "p.id, p.name, p.domain_id, p.description, p.enabled"
+#define PROJECT_COLS                                                                               \
+    "p.id, p.name, p.domain_id, p.description, p.enabled, p.parent_id,"                            \
+    " (SELECT coalesce(json_agg(t.name ORDER BY t.name), '[]')::text FROM project_tag t"           \
+    " WHERE t.project_id = p.id) AS tags"
+/* the project's tags as a text[] */
+#define PROJECT_TAGS                                                                               \
+    "coalesce((SELECT array_agg(t.name) FROM project_tag t WHERE t.project_id = p.id),"            \
+    " '{}'::text[])"
 
 json_t *
 db_project_get(PGconn *conn, const char *id, struct err *err)
@@ -99,15 +146,24 @@ db_project_find(PGconn *conn, const char *name, const char *domain_id, struct er
 }
 
 json_t *
-db_project_list(PGconn *conn, const char *name, const char *domain_id, int enabled, struct err *err)
+db_project_list(PGconn *conn, const struct db_project_filter *f, struct err *err)
 {
-    const char *p[] = {name, domain_id, db_tristate(enabled)};
-    return db_query_json(conn,
-                         "SELECT " PROJECT_COLS " FROM project p"
-                         " WHERE ($1::text IS NULL OR p.name = $1)"
-                         " AND ($2::text IS NULL OR p.domain_id = $2)"
-                         " AND ($3::boolean IS NULL OR p.enabled = $3) ORDER BY p.name, p.id",
-                         3, p, err);
+    const char *p[] = {f->name,     f->domain_id, db_tristate(f->enabled), f->parent_id, f->tags,
+                       f->tags_any, f->not_tags,  f->not_tags_any};
+    return db_query_json(
+        conn,
+        "SELECT " PROJECT_COLS " FROM project p"
+        " WHERE ($1::text IS NULL OR p.name = $1)"
+        " AND ($2::text IS NULL OR p.domain_id = $2)"
+        " AND ($3::boolean IS NULL OR p.enabled = $3)"
+        " AND ($4::text IS NULL OR p.parent_id = $4"
+        " OR (p.parent_id IS NULL AND p.domain_id = $4))"
+        " AND ($5::text IS NULL OR " PROJECT_TAGS " @> string_to_array($5, ','))"
+        " AND ($6::text IS NULL OR " PROJECT_TAGS " && string_to_array($6, ','))"
+        " AND ($7::text IS NULL OR NOT " PROJECT_TAGS " @> string_to_array($7, ','))"
+        " AND ($8::text IS NULL OR NOT " PROJECT_TAGS " && string_to_array($8, ','))"
+        " ORDER BY p.name, p.id",
+        8, p, err);
 }
 
 json_t *
@@ -123,14 +179,17 @@ db_project_list_for_user(PGconn *conn, const char *user_id, struct err *err)
 
 int
 db_project_create(PGconn *conn, const char *id, const char *name, const char *domain_id,
-                  const char *description, bool enabled, struct err *err)
+                  const char *parent_id, const char *description, bool enabled, const char *tags,
+                  struct err *err)
 {
-    const char *p[] = {id, name, domain_id, description ? description : "",
-                       enabled ? "true" : "false"};
-    return db_cmd(conn,
-                  "INSERT INTO project (id, name, domain_id, description, enabled)"
-                  " VALUES ($1, $2, $3, $4, $5)",
-                  5, p, err);
+    const char *p[] = {
+        id, name, domain_id, description ? description : "", enabled ? "true" : "false", parent_id};
+    if (db_cmd(conn,
+               "INSERT INTO project (id, name, domain_id, description, enabled, parent_id)"
+               " VALUES ($1, $2, $3, $4, $5, $6)",
+               6, p, err) < 0)
+        return -1;
+    return tags ? db_project_tags_set(conn, id, tags, err) : 0;
 }
 
 int
@@ -150,6 +209,72 @@ db_project_delete(PGconn *conn, const char *id, struct err *err)
 {
     const char *p[] = {id};
     return db_cmd_one(conn, "project", id, "DELETE FROM project WHERE id = $1", 1, p, err);
+}
+
+int
+db_project_children(PGconn *conn, const char *id, long *count, struct err *err)
+{
+    const char *p[] = {id};
+    json_t *row = db_first_row(
+        db_query_json(conn, "SELECT count(*) AS n FROM project WHERE parent_id = $1", 1, p, err),
+        err, "Could not count the children of project %s.", id);
+    if (!row)
+        return -1;
+    *count = (long)json_integer_value(json_object_get(row, "n"));
+    json_decref(row);
+    return 0;
+}
+
+json_t *
+db_project_lineage(PGconn *conn, const char *id, bool up, struct err *err)
+{
+    const char *p[] = {id};
+    /* bounded: a project tree is at most a few levels deep, and a cycle cannot
+     * be made (a parent is set once, at creation, to an existing project) */
+    return db_query_json(conn,
+                         up ? "WITH RECURSIVE up(id, depth) AS ("
+                              " SELECT parent_id, 1 FROM project WHERE id = $1"
+                              " UNION ALL SELECT q.parent_id, up.depth + 1 FROM up"
+                              " JOIN project q ON q.id = up.id WHERE up.depth < 64)"
+                              " SELECT " PROJECT_COLS " FROM up JOIN project p ON p.id = up.id"
+                              " ORDER BY up.depth"
+                            : "WITH RECURSIVE down(id, depth) AS ("
+                              " SELECT id, 1 FROM project WHERE parent_id = $1"
+                              " UNION ALL SELECT q.id, down.depth + 1 FROM down"
+                              " JOIN project q ON q.parent_id = down.id WHERE down.depth < 64)"
+                              " SELECT " PROJECT_COLS " FROM down JOIN project p ON p.id = down.id"
+                              " ORDER BY down.depth, p.name, p.id",
+                         1, p, err);
+}
+
+int
+db_project_tags_set(PGconn *conn, const char *id, const char *tags, struct err *err)
+{
+    const char *p[] = {id, tags};
+    if (db_cmd(conn, "DELETE FROM project_tag WHERE project_id = $1", 1, p, err) < 0)
+        return -1;
+    return db_cmd(conn,
+                  "INSERT INTO project_tag (project_id, name)"
+                  " SELECT DISTINCT $1, n FROM unnest(string_to_array($2, ',')) AS n WHERE n <> ''",
+                  2, p, err);
+}
+
+int
+db_project_tag_add(PGconn *conn, const char *id, const char *tag, struct err *err)
+{
+    const char *p[] = {id, tag};
+    return db_cmd(conn,
+                  "INSERT INTO project_tag (project_id, name) VALUES ($1, $2)"
+                  " ON CONFLICT DO NOTHING",
+                  2, p, err);
+}
+
+int
+db_project_tag_delete(PGconn *conn, const char *id, const char *tag, struct err *err)
+{
+    const char *p[] = {id, tag};
+    return db_cmd_one(conn, "tag", tag,
+                      "DELETE FROM project_tag WHERE project_id = $1 AND name = $2", 2, p, err);
 }
 
 /* ---- users ---- */

@@ -23,21 +23,56 @@ json_t *db_domain_find(PGconn *conn, const char *name, struct err *err);
 json_t *db_domain_list(PGconn *conn, const char *name, struct err *err);
 /* Create the domain when missing (idempotent). */
 int db_domain_ensure(PGconn *conn, const char *id, const char *name, struct err *err);
+/* ERR_CONFLICT when the name is taken. */
+int db_domain_create(PGconn *conn, const char *id, const char *name, const char *description,
+                     bool enabled, struct err *err);
+/* NULL / -1 leave a field unchanged. ERR_NOT_FOUND when the domain is missing. */
+int db_domain_update(PGconn *conn, const char *id, const char *name, const char *description,
+                     int enabled, struct err *err);
+/* Deletes its projects and users (and their assignments) too. */
+int db_domain_delete(PGconn *conn, const char *id, struct err *err);
+/* The ids of the projects (@what "project") or users ("user") of a domain. */
+json_t *db_domain_members(PGconn *conn, const char *id, const char *what, struct err *err);
 
 /* ---- projects ---- */
+/* Project rows are {id, name, domain_id, description, enabled, parent_id (NULL
+ * for a top-level project), tags (a JSON array of names, as text)}. */
 json_t *db_project_get(PGconn *conn, const char *id, struct err *err);
 json_t *db_project_find(PGconn *conn, const char *name, const char *domain_id, struct err *err);
-/* Filters may be NULL; @enabled is -1 (any), 0 or 1. */
-json_t *db_project_list(PGconn *conn, const char *name, const char *domain_id, int enabled,
-                        struct err *err);
+/* List filters: NULL (or -1 for @enabled) means none. The tag filters are
+ * comma-separated names (a tag never holds a comma): @tags all of them,
+ * @tags_any one of them, @not_tags not all of them, @not_tags_any none of them. */
+struct db_project_filter {
+    const char *name;
+    const char *domain_id;
+    const char *parent_id; /* a domain id lists its top-level projects */
+    int enabled;
+    const char *tags;
+    const char *tags_any;
+    const char *not_tags;
+    const char *not_tags_any;
+};
+json_t *db_project_list(PGconn *conn, const struct db_project_filter *f, struct err *err);
 /* Projects on which @user_id holds at least one role. */
 json_t *db_project_list_for_user(PGconn *conn, const char *user_id, struct err *err);
+/* @parent_id NULL for a top-level project; @tags a comma-separated list or NULL. */
 int db_project_create(PGconn *conn, const char *id, const char *name, const char *domain_id,
-                      const char *description, bool enabled, struct err *err);
+                      const char *parent_id, const char *description, bool enabled,
+                      const char *tags, struct err *err);
 /* NULL / -1 leave a field unchanged. ERR_NOT_FOUND when the project is missing. */
 int db_project_update(PGconn *conn, const char *id, const char *name, const char *description,
                       int enabled, struct err *err);
 int db_project_delete(PGconn *conn, const char *id, struct err *err);
+/* The number of projects whose parent is @id. */
+int db_project_children(PGconn *conn, const char *id, long *count, struct err *err);
+/* The ancestors of @id, nearest first (@up), or its descendants, breadth first. */
+json_t *db_project_lineage(PGconn *conn, const char *id, bool up, struct err *err);
+/* Replace the tags by @tags (comma-separated, "" for none). */
+int db_project_tags_set(PGconn *conn, const char *id, const char *tags, struct err *err);
+/* Idempotent. */
+int db_project_tag_add(PGconn *conn, const char *id, const char *tag, struct err *err);
+/* ERR_NOT_FOUND when the project has no such tag. */
+int db_project_tag_delete(PGconn *conn, const char *id, const char *tag, struct err *err);
 
 /* ---- users ---- */
 json_t *db_user_get(PGconn *conn, const char *id, struct err *err);

@@ -50,6 +50,17 @@ static const struct {
     /* generic rules for project-owned resources (servers, images, volumes...) */
     {"project:read", POLICY_PROJECT_READER},
     {"project:write", POLICY_PROJECT_MEMBER},
+    /* identity gaps: domain writes, scopes, project tags (Keystone's defaults) */
+    {"identity:create_domain", POLICY_ADMIN},
+    {"identity:update_domain", POLICY_ADMIN},
+    {"identity:delete_domain", POLICY_ADMIN},
+    {"identity:get_auth_domains", POLICY_ANY},
+    {"identity:list_project_tags", POLICY_PROJECT_READER},
+    {"identity:get_project_tag", POLICY_PROJECT_READER},
+    {"identity:update_project_tags", POLICY_ADMIN},
+    {"identity:create_project_tag", POLICY_ADMIN},
+    {"identity:delete_project_tag", POLICY_ADMIN},
+    {"identity:delete_project_tags", POLICY_ADMIN},
 };
 
 enum policy_rule

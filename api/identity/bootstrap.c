@@ -99,8 +99,8 @@ bootstrap_tx(PGconn *conn, const struct api_config *cfg, const struct config *ra
         if (err->code != ERR_NOT_FOUND)
             return -1;
         id_hex(project_id);
-        if (db_project_create(conn, project_id, "admin", "default", "Bootstrap project", true,
-                              err) < 0)
+        if (db_project_create(conn, project_id, "admin", "default", NULL, "Bootstrap project", true,
+                              NULL, err) < 0)
             return err_prefix(err, "project admin");
         log_info("bootstrap: created project admin");
     }

@@ -2,6 +2,7 @@
  * catalog and the token body. */
 #include "keystone.h"
 
+#include <microhttpd.h>
 #include <string.h>
 
 #include "identity.h"
@@ -50,6 +51,17 @@ keystone_str(const json_t *obj, const char *key, bool required, bool nonempty, s
 }
 
 int
+keystone_name(const json_t *obj, bool required, size_t max_len, const char **out, struct err *err)
+{
+    if (keystone_str(obj, "name", required, true, max_len, out, err) < 0)
+        return -1;
+    if (*out && strspn(*out, " \t\n\r\f\v") == strlen(*out))
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field 'name': it must contain a non-blank character.");
+    return 0;
+}
+
+int
 keystone_bool(const json_t *obj, const char *key, int *out, struct err *err)
 {
     *out = -1;
@@ -79,6 +91,24 @@ keystone_query_bool(const struct api_req *req, const char *key, int *out, struct
     if (!v)
         return 0;
     if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "") == 0)
+        *out = 1;
+    else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
+        *out = 0;
+    else
+        return err_set(err, ERR_INVALID, "Invalid value for query parameter '%s'.", key);
+    return 0;
+}
+
+int
+keystone_query_flag(const struct api_req *req, const char *key, int *out, struct err *err)
+{
+    const char *v = NULL;
+    size_t len = 0;
+    *out = -1;
+    if (!req->conn || MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, key,
+                                                    strlen(key), &v, &len) != MHD_YES)
+        return 0;
+    if (!v || len == 0 || strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
         *out = 1;
     else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
         *out = 0;
@@ -128,12 +158,65 @@ json_t *
 keystone_project_json(const struct api_req *req, const json_t *row)
 {
     const char *id = row_str(row, "id");
-    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:b,s:[],s:{},s:o}", "id", id, "name",
+    const char *parent = json_string_value(json_object_get(row, "parent_id"));
+    json_t *tags = json_loads(row_str(row, "tags"), 0, NULL);
+    if (!json_is_array(tags)) {
+        json_decref(tags);
+        tags = json_array();
+    }
+    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:b,s:o,s:{},s:o}", "id", id, "name",
                      row_str(row, "name"), "domain_id", row_str(row, "domain_id"), "description",
                      row_str(row, "description"), "enabled",
                      json_is_true(json_object_get(row, "enabled")), "parent_id",
-                     row_str(row, "domain_id"), "is_domain", 0, "tags", "options", "links",
-                     self_links(req, "projects", id));
+                     parent ? parent : row_str(row, "domain_id"), "is_domain", 0, "tags", tags,
+                     "options", "links", self_links(req, "projects", id));
+}
+
+int
+keystone_tag_check(const char *tag, struct err *err)
+{
+    size_t len = strlen(tag);
+    if (len == 0 || len > KEYSTONE_TAG_MAX)
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field 'tags': a tag must be 1 to %d characters long.",
+                       KEYSTONE_TAG_MAX);
+    if (strpbrk(tag, "/,"))
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field 'tags': a tag must not contain '/' or ','.");
+    return 0;
+}
+
+char *
+keystone_tags_join(const json_t *tags, struct err *err)
+{
+    if (!json_is_array(tags)) {
+        err_set(err, ERR_INVALID, "Invalid input for field 'tags': it must be an array.");
+        return NULL;
+    }
+    if (json_array_size(tags) > KEYSTONE_TAGS_MAX) {
+        err_set(err, ERR_INVALID, "Invalid input for field 'tags': at most %d tags are allowed.",
+                KEYSTONE_TAGS_MAX);
+        return NULL;
+    }
+    size_t cap = 1, i;
+    json_t *t;
+    json_array_foreach (tags, i, t) {
+        if (!json_is_string(t) || strlen(json_string_value(t)) != json_string_length(t)) {
+            err_set(err, ERR_INVALID, "Invalid input for field 'tags': each tag must be a string.");
+            return NULL;
+        }
+        if (keystone_tag_check(json_string_value(t), err) < 0)
+            return NULL;
+        cap += json_string_length(t) + 1;
+    }
+    char *out = xmalloc(cap);
+    out[0] = '\0';
+    json_array_foreach (tags, i, t) {
+        if (i)
+            strcat(out, ",");
+        strcat(out, json_string_value(t));
+    }
+    return out;
 }
 
 json_t *

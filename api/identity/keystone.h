@@ -20,6 +20,8 @@ extern const struct api_route_table identity_catalog_routes;
 #define KEYSTONE_DESCRIPTION_MAX 65535
 #define KEYSTONE_PASSWORD_MAX 4096
 #define KEYSTONE_DEFAULT_DOMAIN "default"
+#define KEYSTONE_TAG_MAX 255
+#define KEYSTONE_TAGS_MAX 80
 
 /* ---- input ---- */
 
@@ -29,12 +31,26 @@ json_t *keystone_body_object(json_t *body, const char *key, struct err *err);
  * @nonempty), or missing (when @required). *out is NULL when absent. */
 int keystone_str(const json_t *obj, const char *key, bool required, bool nonempty, size_t max_len,
                  const char **out, struct err *err);
+/* The "name" member of a domain or project: as keystone_str() (non-empty),
+ * and 400 when it is only blanks (Keystone's pattern [\S]+). */
+int keystone_name(const json_t *obj, bool required, size_t max_len, const char **out,
+                  struct err *err);
 /* A boolean member: *out is -1 when absent; 400 for another type. */
 int keystone_bool(const json_t *obj, const char *key, int *out, struct err *err);
 /* An id from the path: 404 "Could not find <what>: <id>." when it cannot be one. */
 int keystone_check_id(const char *id, const char *what, struct err *err);
 /* ?enabled= as -1 / 0 / 1; 400 when not a boolean word. */
 int keystone_query_bool(const struct api_req *req, const char *key, int *out, struct err *err);
+
+/* A project tag: 400 when empty, over 255 characters, or holding '/' or ','. */
+int keystone_tag_check(const char *tag, struct err *err);
+/* A "tags" array checked (strings, each a valid tag, at most 80) and joined
+ * with ',' (caller frees); NULL with 400 otherwise. */
+char *keystone_tags_join(const json_t *tags, struct err *err);
+
+/* A flag of the query: present bare (?include_names) or with a true word is 1,
+ * a false word 0, absent -1; 400 for another value. */
+int keystone_query_flag(const struct api_req *req, const char *key, int *out, struct err *err);
 
 /* ---- bodies ---- */
 

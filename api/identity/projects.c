@@ -1,6 +1,7 @@
-/* /v3/projects: CRUD. Admins see every project; others see only the project
- * their token is scoped to. Disabling or deleting a project revokes its
- * tokens. */
+/* /v3/projects: CRUD, the hierarchy (parent_id; a top-level project's parent
+ * is its domain) and tags (/v3/projects/{id}/tags). Admins see every project;
+ * others see only the project their token is scoped to. Disabling or deleting
+ * a project revokes its tokens; a project with children cannot be deleted. */
 #include <string.h>
 
 #include "db.h"
@@ -11,26 +12,58 @@
 #include "server.h"
 
 #define PROJECT_NAME_MAX 64
+/* Keystone's max_project_tree_depth: projects below a domain, top level = 1 */
+#define PROJECT_TREE_DEPTH_MAX 5
+
+/* A tag filter of the query (?tags=a,b): each name checked as a tag. */
+static int
+tag_filter(const struct api_req *req, const char *key, const char **out, struct err *err)
+{
+    *out = api_req_query(req, key);
+    if (!*out)
+        return 0;
+    char *copy = xstrdup(*out);
+    int rc = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (strchr(t, '/') || strlen(t) > KEYSTONE_TAG_MAX) {
+            rc = err_set(err, ERR_INVALID, "Invalid value for query parameter '%s'.", key);
+            break;
+        }
+    }
+    free(copy);
+    return rc;
+}
 
 static int
 list_projects(struct api_req *req, struct err *err)
 {
-    int enabled;
-    if (keystone_query_bool(req, "enabled", &enabled, err) < 0)
+    struct db_project_filter f = {
+        .name = api_req_query(req, "name"),
+        .domain_id = api_req_query(req, "domain_id"),
+        .parent_id = api_req_query(req, "parent_id"),
+    };
+    int is_domain;
+    if (keystone_query_bool(req, "enabled", &f.enabled, err) < 0 ||
+        keystone_query_bool(req, "is_domain", &is_domain, err) < 0 ||
+        tag_filter(req, "tags", &f.tags, err) < 0 ||
+        tag_filter(req, "tags-any", &f.tags_any, err) < 0 ||
+        tag_filter(req, "not-tags", &f.not_tags, err) < 0 ||
+        tag_filter(req, "not-tags-any", &f.not_tags_any, err) < 0)
         return -1;
-    const char *name = api_req_query(req, "name");
-    const char *domain_id = api_req_query(req, "domain_id");
     PGconn *conn = api_req_db(req, err);
     if (!conn)
         return -1;
     json_t *rows;
-    if (policy_allows(&req->ctx, "identity:list_projects", NULL)) {
-        rows = db_project_list(conn, name, domain_id, enabled, err);
+    if (is_domain == 1) {
+        rows = json_array(); /* no project acts as a domain here */
+    } else if (policy_allows(&req->ctx, "identity:list_projects", NULL)) {
+        rows = db_project_list(conn, &f, err);
     } else {
         /* members and readers: their own project, when it passes the filters */
         rows = json_array();
         if (req->ctx.project_id[0]) {
-            json_t *own = db_project_list(conn, name, domain_id, enabled, err);
+            json_t *own = db_project_list(conn, &f, err);
             if (!own) {
                 json_decref(rows);
                 return -1;
@@ -58,6 +91,31 @@ list_projects(struct api_req *req, struct err *err)
     return 0;
 }
 
+/* ?parents_as_list / ?subtree_as_list: the project's ancestors or
+ * descendants as [{"project": {...}}], limited for non-admins to the project
+ * their token is scoped to (Keystone lists only what the caller may see). */
+static int
+add_lineage(struct api_req *req, PGconn *conn, const char *id, json_t *project, bool up,
+            struct err *err)
+{
+    json_t *rows = db_project_lineage(conn, id, up, err);
+    if (!rows)
+        return -1;
+    bool admin = policy_allows(&req->ctx, "identity:list_projects", NULL);
+    json_t *list = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach (rows, i, row) {
+        const char *pid = json_string_value(json_object_get(row, "id"));
+        if (admin || (pid && strcmp(pid, req->ctx.project_id) == 0))
+            json_array_append_new(list,
+                                  json_pack("{s:o}", "project", keystone_project_json(req, row)));
+    }
+    json_decref(rows);
+    json_object_set_new(project, up ? "parents" : "subtree", list);
+    return 0;
+}
+
 static int
 get_project(struct api_req *req, struct err *err)
 {
@@ -65,6 +123,14 @@ get_project(struct api_req *req, struct err *err)
     /* an unknown id (or a name: the client's name-or-id lookup) is a 404 */
     if (keystone_check_id(id, "project", err) < 0)
         return -1;
+    int parents, subtree;
+    if (keystone_query_flag(req, "parents_as_list", &parents, err) < 0 ||
+        keystone_query_flag(req, "subtree_as_list", &subtree, err) < 0)
+        return -1;
+    if (api_req_query(req, "parents_as_ids") || api_req_query(req, "subtree_as_ids"))
+        return err_set(err, ERR_INVALID,
+                       "Invalid input: parents_as_ids and subtree_as_ids are not supported; use "
+                       "parents_as_list and subtree_as_list.");
     PGconn *conn = api_req_db(req, err);
     json_t *row = conn ? db_project_get(conn, id, err) : NULL;
     if (!row)
@@ -74,8 +140,66 @@ get_project(struct api_req *req, struct err *err)
         json_decref(row);
         return -1;
     }
-    api_reply_json(req, 200, json_pack("{s:o}", "project", keystone_project_json(req, row)));
+    json_t *project = keystone_project_json(req, row);
     json_decref(row);
+    if ((parents == 1 && add_lineage(req, conn, id, project, true, err) < 0) ||
+        (subtree == 1 && add_lineage(req, conn, id, project, false, err) < 0)) {
+        json_decref(project);
+        return -1;
+    }
+    api_reply_json(req, 200, json_pack("{s:o}", "project", project));
+    return 0;
+}
+
+/* Resolve @parent_id (a project, or a domain: then the project is top-level)
+ * against @*domain_id (NULL: taken from the parent). Sets *top_parent to the
+ * parent project's id or NULL. */
+static int
+resolve_parent(PGconn *conn, const char *parent_id, const char **domain_id, const char **top_parent,
+               json_t **held, struct err *err)
+{
+    *top_parent = NULL;
+    if (!id_is_safe(parent_id))
+        return err_set(err, ERR_INVALID, "Invalid input for field 'parent_id': not a valid id.");
+    json_t *parent = db_project_get(conn, parent_id, err);
+    if (!parent) {
+        if (err->code != ERR_NOT_FOUND)
+            return -1;
+        json_t *dom = db_domain_get(conn, parent_id, err);
+        if (!dom) {
+            if (err->code == ERR_NOT_FOUND)
+                err_set(err, ERR_NOT_FOUND, "Could not find project: %s.", parent_id);
+            return -1;
+        }
+        json_decref(dom);
+        if (*domain_id && strcmp(*domain_id, parent_id) != 0)
+            return err_set(err, ERR_INVALID,
+                           "Cannot create project, since it specifies its domain_id %s, but "
+                           "specifies a parent in a different domain (%s).",
+                           *domain_id, parent_id);
+        *domain_id = parent_id;
+        return 0;
+    }
+    *held = parent;
+    const char *pdom = json_string_value(json_object_get(parent, "domain_id"));
+    if (*domain_id && strcmp(*domain_id, pdom) != 0)
+        return err_set(err, ERR_INVALID,
+                       "Cannot create project, since it specifies its domain_id %s, but "
+                       "specifies a parent in a different domain (%s).",
+                       *domain_id, pdom);
+    if (!json_is_true(json_object_get(parent, "enabled")))
+        return err_set(err, ERR_INVALID,
+                       "cannot create a project in a branch containing a disabled project: %s",
+                       parent_id);
+    json_t *up = db_project_lineage(conn, parent_id, true, err);
+    if (!up)
+        return -1;
+    size_t depth = json_array_size(up) + 2; /* the parent's ancestors, the parent, the new one */
+    json_decref(up);
+    if (depth > PROJECT_TREE_DEPTH_MAX)
+        return err_set(err, ERR_FORBIDDEN, "Max hierarchy depth reached for %s branch.", parent_id);
+    *domain_id = pdom;
+    *top_parent = parent_id;
     return 0;
 }
 
@@ -90,7 +214,7 @@ create_project(struct api_req *req, struct err *err)
         return -1;
     const char *name, *description, *domain_id, *parent_id;
     int enabled, is_domain;
-    if (keystone_str(proj, "name", true, true, PROJECT_NAME_MAX, &name, err) < 0 ||
+    if (keystone_name(proj, true, PROJECT_NAME_MAX, &name, err) < 0 ||
         keystone_str(proj, "description", false, false, KEYSTONE_DESCRIPTION_MAX, &description,
                      err) < 0 ||
         keystone_str(proj, "domain_id", false, true, 64, &domain_id, err) < 0 ||
@@ -102,34 +226,77 @@ create_project(struct api_req *req, struct err *err)
         return err_set(err, ERR_INVALID,
                        "Invalid input: projects acting as domains are not "
                        "supported.");
-    if (!domain_id)
-        domain_id = parent_id ? parent_id : KEYSTONE_DEFAULT_DOMAIN;
-    if (parent_id && strcmp(parent_id, domain_id) != 0)
-        return err_set(err, ERR_INVALID, "Invalid input: nested projects are not supported.");
+    char *tags = NULL;
+    json_t *jtags = json_object_get(proj, "tags");
+    if (jtags && !json_is_null(jtags) && !(tags = keystone_tags_join(jtags, err)))
+        return -1;
+    json_t *parent = NULL, *row = NULL;
+    const char *parent_project = NULL;
+    int rc = -1;
     PGconn *conn = api_req_db(req, err);
     if (!conn)
-        return -1;
+        goto cleanup;
+    if (parent_id && resolve_parent(conn, parent_id, &domain_id, &parent_project, &parent, err) < 0)
+        goto cleanup;
+    if (!domain_id)
+        domain_id = KEYSTONE_DEFAULT_DOMAIN;
     json_t *dom = id_is_safe(domain_id) ? db_domain_get(conn, domain_id, err) : NULL;
-    if (!dom)
-        return err_set(err, ERR_INVALID, "Invalid input: domain %s does not exist.",
-                       id_is_safe(domain_id) ? domain_id : "(invalid)");
+    if (!dom) {
+        if (err->code == ERR_NOT_FOUND || !id_is_safe(domain_id))
+            err_set(err, ERR_INVALID, "Invalid input: domain %s does not exist.",
+                    id_is_safe(domain_id) ? domain_id : "(invalid)");
+        goto cleanup;
+    }
     json_decref(dom);
     char id[ID_HEX_LEN + 1];
     id_hex(id);
-    if (db_project_create(conn, id, name, domain_id, description, enabled != 0, err) < 0) {
+    if (db_begin(conn, err) < 0)
+        goto cleanup;
+    if (db_project_create(conn, id, name, domain_id, parent_project, description, enabled != 0,
+                          tags, err) < 0) {
         if (err->code == ERR_CONFLICT)
             err_set(err, ERR_CONFLICT,
                     "Conflict occurred attempting to store project - Duplicate entry found with "
                     "name %s at domain ID %s.",
                     name, domain_id);
-        return -1;
+        goto cleanup;
     }
-    json_t *row = db_project_get(conn, id, err);
-    if (!row)
-        return -1;
+    if (db_commit(conn, err) < 0 || !(row = db_project_get(conn, id, err)))
+        goto cleanup;
     api_reply_json(req, 201, json_pack("{s:o}", "project", keystone_project_json(req, row)));
+    rc = 0;
+cleanup:
+    free(tags);
+    json_decref(parent);
     json_decref(row);
-    return 0;
+    return rc;
+}
+
+/* Keystone's hierarchy rules for enabling and disabling a project. */
+static int
+check_enable(PGconn *conn, const char *id, int enabled, struct err *err)
+{
+    if (enabled < 0)
+        return 0;
+    json_t *rows = db_project_lineage(conn, id, enabled == 1, err);
+    if (!rows)
+        return -1;
+    bool blocked = false;
+    size_t i;
+    json_t *row;
+    json_array_foreach (rows, i, row) {
+        /* enabling needs every ancestor enabled; disabling, no enabled descendant */
+        if (json_is_true(json_object_get(row, "enabled")) == (enabled == 0))
+            blocked = true;
+    }
+    json_decref(rows);
+    if (!blocked)
+        return 0;
+    if (enabled == 1)
+        return err_set(err, ERR_FORBIDDEN, "cannot enable project %s since it has disabled parents",
+                       id);
+    return err_set(err, ERR_FORBIDDEN,
+                   "cannot disable project %s since its subtree contains enabled projects.", id);
 }
 
 static int
@@ -145,32 +312,63 @@ update_project(struct api_req *req, struct err *err)
         return -1;
     const char *name, *description;
     int enabled;
-    if (keystone_str(proj, "name", false, true, PROJECT_NAME_MAX, &name, err) < 0 ||
+    if (keystone_name(proj, false, PROJECT_NAME_MAX, &name, err) < 0 ||
         keystone_str(proj, "description", false, false, KEYSTONE_DESCRIPTION_MAX, &description,
                      err) < 0 ||
         keystone_bool(proj, "enabled", &enabled, err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
-    /* the change and its revocation event commit together (an error rolls back) */
-    if (!conn || db_begin(conn, err) < 0)
+    json_t *cur = conn ? db_project_get(conn, id, err) : NULL;
+    if (!cur)
         return -1;
+    /* what cannot change: Keystone's messages */
+    const char *parent = json_string_value(json_object_get(cur, "parent_id"));
+    const char *domain = json_string_value(json_object_get(cur, "domain_id"));
+    json_t *v = json_object_get(proj, "parent_id");
+    bool bad_parent =
+        v && !(json_is_string(v) && strcmp(json_string_value(v), parent ? parent : domain) == 0);
+    v = json_object_get(proj, "domain_id");
+    bool bad_domain = v && !(json_is_string(v) && strcmp(json_string_value(v), domain) == 0);
+    v = json_object_get(proj, "is_domain");
+    bool bad_is_domain = v && !json_is_false(v);
+    json_decref(cur);
+    if (bad_parent)
+        return err_set(err, ERR_FORBIDDEN, "Update of `parent_id` is not allowed.");
+    if (bad_domain)
+        return err_set(err, ERR_INVALID, "Update of `domain_id` is not allowed.");
+    if (bad_is_domain)
+        return err_set(err, ERR_INVALID, "Update of `is_domain` is not allowed.");
+    char *tags = NULL;
+    json_t *jtags = json_object_get(proj, "tags");
+    if (json_is_null(jtags))
+        tags = xstrdup("");
+    else if (jtags && !(tags = keystone_tags_join(jtags, err)))
+        return -1;
+    int rc = -1;
+    /* the change and its revocation event commit together (an error rolls back) */
+    if (check_enable(conn, id, enabled, err) < 0 || db_begin(conn, err) < 0)
+        goto cleanup;
     if (db_project_update(conn, id, name, description, enabled, err) < 0) {
         if (err->code == ERR_CONFLICT)
             err_set(err, ERR_CONFLICT,
                     "Conflict occurred attempting to store project - Duplicate entry found with "
                     "name %s.",
                     name ? name : "");
-        return -1;
+        goto cleanup;
     }
-    if ((enabled == 0 && revoke_add(req->srv, conn, NULL, NULL, id, err) < 0) ||
+    if ((tags && db_project_tags_set(conn, id, tags, err) < 0) ||
+        (enabled == 0 && revoke_add(req->srv, conn, NULL, NULL, id, err) < 0) ||
         db_commit(conn, err) < 0)
-        return -1;
+        goto cleanup;
     json_t *row = db_project_get(conn, id, err);
     if (!row)
-        return -1;
+        goto cleanup;
     api_reply_json(req, 200, json_pack("{s:o}", "project", keystone_project_json(req, row)));
     json_decref(row);
-    return 0;
+    rc = 0;
+cleanup:
+    free(tags);
+    return rc;
 }
 
 static int
@@ -183,6 +381,14 @@ delete_project(struct api_req *req, struct err *err)
     PGconn *conn = api_req_db(req, err);
     if (!conn || db_begin(conn, err) < 0)
         return -1;
+    long children;
+    if (db_project_children(conn, id, &children, err) < 0)
+        return -1;
+    if (children > 0)
+        return err_set(err, ERR_FORBIDDEN,
+                       "Cannot delete the project %s since it is not a leaf in the hierarchy. Use "
+                       "the cascade option if you want to delete a whole subtree.",
+                       id);
     if (db_project_delete(conn, id, err) < 0) {
         if (err->code == ERR_CONFLICT)
             err_set(err, ERR_CONFLICT, "Project %s is still in use.", id);
@@ -195,12 +401,162 @@ delete_project(struct api_req *req, struct err *err)
     return 0;
 }
 
+/* ---- /v3/projects/{project_id}/tags ---- */
+
+/* The project of a tags path, checked to exist and against @action; its row
+ * in *row (caller frees) when @row is not NULL. */
+static PGconn *
+tags_project(struct api_req *req, const char *action, json_t **row, struct err *err)
+{
+    const char *id = api_req_param(req, "project_id");
+    if (keystone_check_id(id, "project", err) < 0)
+        return NULL;
+    PGconn *conn = api_req_db(req, err);
+    json_t *p = conn ? db_project_get(conn, id, err) : NULL;
+    if (!p)
+        return NULL;
+    struct policy_target target = {.project_id = id};
+    if (policy_check(&req->ctx, action, &target, err) < 0) {
+        json_decref(p);
+        return NULL;
+    }
+    if (row)
+        *row = p;
+    else
+        json_decref(p);
+    return conn;
+}
+
+static void
+reply_tags(struct api_req *req, int status, const json_t *row)
+{
+    json_t *tags = json_loads(json_string_value(json_object_get(row, "tags")), 0, NULL);
+    api_reply_json(req, status, json_pack("{s:o}", "tags", tags ? tags : json_array()));
+}
+
+static int
+list_tags(struct api_req *req, struct err *err)
+{
+    json_t *row;
+    if (!tags_project(req, "identity:list_project_tags", &row, err))
+        return -1;
+    reply_tags(req, 200, row);
+    json_decref(row);
+    return 0;
+}
+
+static int
+replace_tags(struct api_req *req, struct err *err)
+{
+    PGconn *conn = tags_project(req, "identity:update_project_tags", NULL, err);
+    if (!conn)
+        return -1;
+    json_t *body = api_req_json(req, err);
+    if (!body)
+        return -1;
+    json_t *jtags = json_object_get(body, "tags");
+    if (!jtags)
+        return err_set(err, ERR_INVALID, "Invalid input: 'tags' is a required property.");
+    char *tags = keystone_tags_join(jtags, err);
+    if (!tags)
+        return -1;
+    const char *id = api_req_param(req, "project_id");
+    int rc = -1;
+    json_t *row = NULL;
+    if (db_begin(conn, err) < 0 || db_project_tags_set(conn, id, tags, err) < 0 ||
+        db_commit(conn, err) < 0 || !(row = db_project_get(conn, id, err)))
+        goto cleanup;
+    reply_tags(req, 200, row);
+    rc = 0;
+cleanup:
+    free(tags);
+    json_decref(row);
+    return rc;
+}
+
+static int
+delete_tags(struct api_req *req, struct err *err)
+{
+    PGconn *conn = tags_project(req, "identity:delete_project_tags", NULL, err);
+    if (!conn || db_project_tags_set(conn, api_req_param(req, "project_id"), "", err) < 0)
+        return -1;
+    api_reply_empty(req, 204);
+    return 0;
+}
+
+static int
+check_tag(struct api_req *req, struct err *err)
+{
+    json_t *row;
+    const char *tag = api_req_param(req, "tag");
+    if (!tags_project(req, "identity:get_project_tag", &row, err))
+        return -1;
+    json_t *tags = json_loads(json_string_value(json_object_get(row, "tags")), 0, NULL);
+    json_decref(row);
+    bool found = false;
+    size_t i;
+    json_t *t;
+    json_array_foreach (tags, i, t)
+        found = found || strcmp(json_string_value(t), tag) == 0;
+    json_decref(tags);
+    if (!found)
+        return err_set(err, ERR_NOT_FOUND, "Could not find tag: %s.", tag);
+    api_reply_empty(req, 204);
+    return 0;
+}
+
+static int
+add_tag(struct api_req *req, struct err *err)
+{
+    json_t *row;
+    const char *id = api_req_param(req, "project_id");
+    const char *tag = api_req_param(req, "tag");
+    PGconn *conn = tags_project(req, "identity:create_project_tag", &row, err);
+    if (!conn)
+        return -1;
+    json_t *tags = json_loads(json_string_value(json_object_get(row, "tags")), 0, NULL);
+    size_t n = json_array_size(tags);
+    json_decref(tags);
+    json_decref(row);
+    if (keystone_tag_check(tag, err) < 0)
+        return -1;
+    if (n >= KEYSTONE_TAGS_MAX)
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field 'tags': at most %d tags are allowed.",
+                       KEYSTONE_TAGS_MAX);
+    if (db_project_tag_add(conn, id, tag, err) < 0)
+        return -1;
+    api_reply_empty(req, 201);
+    char *url = api_req_url(req, "/v3/projects/%s/tags/%s", id, tag);
+    api_reply_header(req, "Location", url);
+    free(url);
+    return 0;
+}
+
+static int
+delete_tag(struct api_req *req, struct err *err)
+{
+    PGconn *conn = tags_project(req, "identity:delete_project_tag", NULL, err);
+    if (!conn || db_project_tag_delete(conn, api_req_param(req, "project_id"),
+                                       api_req_param(req, "tag"), err) < 0)
+        return -1;
+    api_reply_empty(req, 204);
+    return 0;
+}
+
 static const struct api_route routes[] = {
     {"GET", "/v3/projects", list_projects, 0, 0, 0},
     {"POST", "/v3/projects", create_project, 0, 0, 0},
     {"GET", "/v3/projects/{project_id}", get_project, 0, 0, 0},
     {"PATCH", "/v3/projects/{project_id}", update_project, 0, 0, 0},
     {"DELETE", "/v3/projects/{project_id}", delete_project, 0, 0, 0},
+    {"GET", "/v3/projects/{project_id}/tags", list_tags, 0, 0, 0},
+    {"PUT", "/v3/projects/{project_id}/tags", replace_tags, 0, 0, 0},
+    {"DELETE", "/v3/projects/{project_id}/tags", delete_tags, 0, 0, 0},
+    {"GET", "/v3/projects/{project_id}/tags/{tag}", check_tag, 0, 0, 0},
+    {"HEAD", "/v3/projects/{project_id}/tags/{tag}", check_tag, 0, 0, 0},
+    {"PUT", "/v3/projects/{project_id}/tags/{tag}", add_tag, 0, 0, 0},
+    {"DELETE", "/v3/projects/{project_id}/tags/{tag}", delete_tag, 0, 0, 0},
 };
 
 const struct api_route_table identity_projects_routes = {

@@ -214,9 +214,13 @@ list_role_assignments(struct api_req *req, struct err *err)
     const char *user_id = api_req_query(req, "user.id");
     const char *project_id = api_req_query(req, "scope.project.id");
     const char *role_id = api_req_query(req, "role.id");
-    bool names = api_req_query(req, "include_names") != NULL &&
-                 strcmp(api_req_query(req, "include_names"), "false") != 0 &&
-                 strcmp(api_req_query(req, "include_names"), "0") != 0;
+    int include_names, effective;
+    /* ?include_names bare or true; ?effective changes nothing here: with no
+     * groups and no inherited roles, every assignment is already effective */
+    if (keystone_query_flag(req, "include_names", &include_names, err) < 0 ||
+        keystone_query_flag(req, "effective", &effective, err) < 0)
+        return -1;
+    bool names = include_names == 1;
     if (api_req_query(req, "group.id") || api_req_query(req, "scope.domain.id") ||
         api_req_query(req, "scope.system")) {
         /* no groups, domain or system assignments exist here */

@@ -1,6 +1,6 @@
 /* /v3/auth/tokens: issue (password and token methods; project-scoped or
  * unscoped), validate (GET, HEAD), revoke (DELETE); and /v3/auth/catalog,
- * /v3/auth/projects for the caller's own token. */
+ * /v3/auth/projects and /v3/auth/domains for the caller's own token. */
 #include <microhttpd.h>
 #include <pthread.h>
 #include <string.h>
@@ -64,6 +64,18 @@ resolve_domain(PGconn *conn, const json_t *owner, const char *what, char *out, s
     return 0;
 }
 
+/* 1 when domain @id is enabled, 0 when disabled or gone, -1 on a database error. */
+static int
+domain_enabled(PGconn *conn, const char *id, struct err *err)
+{
+    json_t *d = id ? db_domain_get(conn, id, err) : NULL;
+    if (!d)
+        return err->code == ERR_UNAVAILABLE || err->code == ERR_INTERNAL ? -1 : 0;
+    int enabled = json_is_true(json_object_get(d, "enabled"));
+    json_decref(d);
+    return enabled;
+}
+
 static int
 auth_password(PGconn *conn, const json_t *identity, struct token_payload *p, struct err *err)
 {
@@ -104,12 +116,20 @@ auth_password(PGconn *conn, const json_t *identity, struct token_payload *p, str
     const char *hash = json_string_value(json_object_get(user, "password_hash"));
     bool ok = crypto_password_verify(password, hash ? hash : dummy_hash) && hash;
     bool enabled = json_is_true(json_object_get(user, "enabled"));
+    int dom_enabled =
+        domain_enabled(conn, json_string_value(json_object_get(user, "domain_id")), err);
+    if (dom_enabled < 0) {
+        json_decref(user);
+        return -1;
+    }
     strlcpy_n(p->user_id, json_string_value(json_object_get(user, "id")), sizeof(p->user_id));
     json_decref(user);
     if (!ok)
         return err_set(err, ERR_UNAUTHORIZED, "%s Invalid username or password.", unauthorized);
     if (!enabled)
         return err_set(err, ERR_UNAUTHORIZED, "%s The user is disabled.", unauthorized);
+    if (!dom_enabled)
+        return err_set(err, ERR_UNAUTHORIZED, "%s The user's domain is disabled.", unauthorized);
     p->methods |= TOKEN_METHOD_PASSWORD;
     return 0;
 }
@@ -134,7 +154,9 @@ auth_token(struct api_req *req, const json_t *identity, struct token_payload *p,
     if (p->user_id[0] && strcmp(p->user_id, parent->user_id) != 0)
         return err_set(err, ERR_UNAUTHORIZED, "%s The methods name different users.", unauthorized);
     strlcpy_n(p->user_id, parent->user_id, sizeof(p->user_id));
-    p->methods |= TOKEN_METHOD_TOKEN;
+    /* Keystone: the new token keeps the methods that authenticated the old
+     * one ("password" stays, "token" is added) */
+    p->methods |= parent->methods | TOKEN_METHOD_TOKEN;
     /* the new token belongs to the same chain and ends when its parent does */
     p->has_parent = true;
     memcpy(p->parent_audit, parent->has_parent ? parent->parent_audit : parent->audit,
@@ -206,9 +228,16 @@ auth_scope(PGconn *conn, const json_t *auth, const struct token_payload *parent,
         bool enabled = json_is_true(json_object_get(row, "enabled"));
         strlcpy_n(p->project_id, json_string_value(json_object_get(row, "id")),
                   sizeof(p->project_id));
+        int dom_enabled =
+            domain_enabled(conn, json_string_value(json_object_get(row, "domain_id")), err);
         json_decref(row);
+        if (dom_enabled < 0)
+            return -1;
         if (!enabled)
             return err_set(err, ERR_UNAUTHORIZED, "%s The project is disabled.", unauthorized);
+        if (!dom_enabled)
+            return err_set(err, ERR_UNAUTHORIZED, "%s The project's domain is disabled.",
+                           unauthorized);
         project_id = p->project_id;
     }
     if (!project_id)
@@ -441,14 +470,41 @@ get_auth_projects(struct api_req *req, struct err *err)
     json_t *list = json_array();
     size_t i;
     json_t *row;
+    int rc = 0;
     json_array_foreach (rows, i, row) {
-        if (json_is_true(json_object_get(row, "enabled")))
+        /* what the user can scope to: enabled projects in enabled domains */
+        if (!json_is_true(json_object_get(row, "enabled")))
+            continue;
+        int dom = domain_enabled(conn, json_string_value(json_object_get(row, "domain_id")), err);
+        if (dom < 0) {
+            rc = -1;
+            break;
+        }
+        if (dom)
             json_array_append_new(list, keystone_project_json(req, row));
     }
     json_decref(rows);
+    if (rc < 0) {
+        json_decref(list);
+        return -1;
+    }
     api_reply_json(req, 200,
                    json_pack("{s:o,s:o}", "projects", list, "links",
                              keystone_list_links(req, "auth/projects")));
+    return 0;
+}
+
+/* The domains the caller may scope a token to: those on which it holds a
+ * role. Roles are granted on projects only here (and domain-scoped tokens
+ * are not issued), so the list is empty, as Keystone's is for such a user. */
+static int
+get_auth_domains(struct api_req *req, struct err *err)
+{
+    if (policy_check(&req->ctx, "identity:get_auth_domains", NULL, err) < 0)
+        return -1;
+    api_reply_json(
+        req, 200,
+        json_pack("{s:[],s:o}", "domains", "links", keystone_list_links(req, "auth/domains")));
     return 0;
 }
 
@@ -459,6 +515,7 @@ static const struct api_route routes[] = {
     {"DELETE", "/v3/auth/tokens", delete_tokens, 0, 0, 0},
     {"GET", "/v3/auth/catalog", get_auth_catalog, 0, 0, 0},
     {"GET", "/v3/auth/projects", get_auth_projects, 0, 0, 0},
+    {"GET", "/v3/auth/domains", get_auth_domains, 0, 0, 0},
 };
 
 const struct api_route_table identity_tokens_routes = {

@@ -299,8 +299,8 @@ check "unscoped token: 201, no project, no catalog" \
     test "$STATUS:$(json "'project' in b['token'] or 'catalog' in b['token']")" = "201:False"
 issue '{"auth":{"identity":{"methods":["token"],"token":{"id":"'"$UNSCOPED"'"}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}'
 RESCOPED=$TOKEN
-check "token method rescopes to a project" \
-    test "$STATUS:$(json "b['token']['methods'][0] + ',' + str(len(b['token']['audit_ids']))")" = "201:token,2"
+check "token method rescopes to a project (keeping the password method, as Keystone)" \
+    test "$STATUS:$(json "','.join(b['token']['methods']) + ',' + str(len(b['token']['audit_ids']))")" = "201:password,token,2"
 
 # revocation: DELETE, then GET/HEAD 404 and use 401; revoking the parent
 # revokes the rescoped token (same audit chain)
@@ -449,6 +449,202 @@ check "openstack project delete demo" osc project delete demo
 expect_error GET /v3/users 401 "token of a deleted project" -H "X-Auth-Token: $BOB_TOKEN"
 check "openstack user delete alice" osc user delete alice
 expect_error GET "/v3/users/$ALICE_ID" 404 "deleted user is gone" -H "X-Auth-Token: $T"
+
+# ---- domains: create, list, show, set, disable, delete ----
+ids_of() { json "','.join(sorted(x['$1'] for x in b['$2']))"; } # ids_of FIELD COLLECTION
+names_of() { json "','.join(sorted(x['name'] for x in b['$1']))"; }
+check "openstack domain create acme" osc domain create --description "Acme Inc" acme -f value -c id
+ACME_ID=$(openstack domain show acme -f value -c id 2>/dev/null)
+check "openstack domain show acme (name lookup)" \
+    test "$(openstack domain show acme -f value -c description 2>/dev/null)" = "Acme Inc"
+check "openstack domain list shows acme, enabled" \
+    bash -c "openstack domain list -f value 2>/dev/null | grep -qx '$ACME_ID acme True Acme Inc'"
+expect_error POST /v3/domains 409 "duplicate domain name" -H "X-Auth-Token: $T" -d '{"domain":{"name":"acme"}}'
+expect_error POST /v3/domains 400 "domain without a name" -H "X-Auth-Token: $T" -d '{"domain":{}}'
+check "the 400 names the field" grep -q "'name'" "$BODY"
+expect_error POST /v3/domains 400 "a blank domain name" -H "X-Auth-Token: $T" -d '{"domain":{"name":"   "}}'
+check "the 400 names the field" grep -q "'name'" "$BODY"
+expect_error POST /v3/domains 400 "a 65-character domain name" -H "X-Auth-Token: $T" \
+    -d "{\"domain\":{\"name\":\"$(printf 'd%.0s' $(seq 1 65))\"}}"
+expect_error POST /v3/projects 400 "a blank project name" -H "X-Auth-Token: $T" -d '{"project":{"name":" "}}'
+expect_error POST /v3/domains 400 "domain enabled not a boolean" -H "X-Auth-Token: $T" \
+    -d '{"domain":{"name":"x","enabled":"no"}}'
+check "the 400 names the field" grep -q "'enabled'" "$BODY"
+expect_error GET /v3/domains/0123456789abcdef0123456789abcdef 404 "unknown domain id" -H "X-Auth-Token: $T"
+expect_error PATCH /v3/domains/0123456789abcdef0123456789abcdef 404 "update of an unknown domain" \
+    -H "X-Auth-Token: $T" -d '{"domain":{"description":"x"}}'
+expect_error PATCH /v3/domains/default 403 "disabling the default domain" -H "X-Auth-Token: $T" \
+    -d '{"domain":{"enabled":false}}'
+check "openstack project create --domain acme web" osc project create --domain acme web
+check "openstack user create --domain acme carol" osc user create --domain acme --password c4rolpw carol
+check "openstack role add (acme's user on acme's project)" \
+    osc role add --project web --project-domain acme --user carol --user-domain acme member
+check "openstack role add admin on web (to scope to it)" \
+    osc role add --project web --project-domain acme --user admin --user-domain Default admin
+as_carol() {
+    OS_USERNAME=carol OS_PASSWORD=c4rolpw OS_USER_DOMAIN_NAME=acme OS_PROJECT_NAME=web \
+        OS_PROJECT_DOMAIN_NAME=acme openstack "$@" 2>"$TMP/osc.err"
+}
+check "carol (domain acme) authenticates" as_carol token issue -f value -c id
+WEB_ID=$(openstack project show --domain acme web -f value -c id 2>/dev/null)
+CAROL_ID=$(openstack user show --domain acme carol -f value -c id 2>/dev/null)
+CAROL_AUTH='{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$CAROL_ID"'","password":"c4rolpw"}}},"scope":{"project":{"id":"'"$WEB_ID"'"}}}}'
+ADMIN_WEB='{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","password":"Adm1n!pw","domain":{"id":"default"}}}},"scope":{"project":{"id":"'"$WEB_ID"'"}}}}'
+issue "$CAROL_AUTH"
+CAROL_TOKEN=$TOKEN
+expect_error POST /v3/domains 403 "a member creating a domain" -H "X-Auth-Token: $CAROL_TOKEN" \
+    -d '{"domain":{"name":"carols"}}'
+expect_error DELETE "/v3/domains/$ACME_ID" 403 "a member deleting a domain" -H "X-Auth-Token: $CAROL_TOKEN"
+expect_error DELETE "/v3/domains/$ACME_ID" 403 "deleting an enabled domain" -H "X-Auth-Token: $T"
+check "says to disable it first" grep -q "please disable it first" "$BODY"
+check "openstack domain set --description" osc domain set --description "Acme Corp" acme
+check "openstack domain set --disable acme" osc domain set --disable acme
+req GET "/v3/domains/$ACME_ID" -H "X-Auth-Token: $T"
+check "GET shows it disabled, with the new description" \
+    test "$(json "str(b['domain']['enabled']) + ',' + b['domain']['description']")" = "False,Acme Corp"
+req GET "/v3/domains?enabled=false" -H "X-Auth-Token: $T"
+check "?enabled=false lists acme" test "$(names_of domains)" = acme
+req GET "/v3/domains?name=acme&enabled=true" -H "X-Auth-Token: $T"
+check "?name=acme&enabled=true lists nothing" test "$(json "len(b['domains'])")" = 0
+if as_carol token issue -f value -c id >/dev/null; then
+    bad "a user of a disabled domain authenticated (by name)"
+else
+    check "a user of a disabled domain cannot authenticate (by name): 401" grep -q "HTTP 401" "$TMP/osc.err"
+fi
+expect_error POST /v3/auth/tokens 401 "a user of a disabled domain, by id" -d "$CAROL_AUTH"
+expect_error POST /v3/auth/tokens 401 "scoping to a project of a disabled domain" -d "$ADMIN_WEB"
+expect_error GET /v3/projects 401 "a token from before its domain was disabled" -H "X-Auth-Token: $CAROL_TOKEN"
+check "openstack domain set --enable acme" osc domain set --enable acme
+check "carol authenticates again" as_carol token issue -f value -c id
+check "openstack domain set --disable acme (again)" osc domain set --disable acme
+check "openstack domain delete acme" osc domain delete acme
+expect_error GET "/v3/domains/$ACME_ID" 404 "a deleted domain" -H "X-Auth-Token: $T"
+expect_error GET "/v3/projects/$WEB_ID" 404 "its project went with it" -H "X-Auth-Token: $T"
+expect_error GET "/v3/users/$CAROL_ID" 404 "its user went with it" -H "X-Auth-Token: $T"
+
+# ---- project tags ----
+check "openstack project create --tag alpha --tag beta tagged" osc project create --tag alpha --tag beta tagged
+TAGGED_ID=$(openstack project show tagged -f value -c id 2>/dev/null)
+check "openstack project create --tag beta --tag gamma gammap" osc project create --tag beta --tag gamma gammap
+check "openstack project create plain" osc project create plain
+req GET "/v3/projects/$TAGGED_ID" -H "X-Auth-Token: $T"
+check "GET lists the tags" test "$(json "','.join(sorted(b['project']['tags']))")" = alpha,beta
+req GET "/v3/projects?name=tagged" -H "X-Auth-Token: $T"
+check "the list shows them too" test "$(json "','.join(sorted(b['projects'][0]['tags']))")" = alpha,beta
+tagq() { req GET "/v3/projects?$1" -H "X-Auth-Token: $T"; json "','.join(sorted(p['name'] for p in b['projects'] if p['name'] in ('tagged', 'gammap', 'plain')))"; }
+check "?tags=alpha,beta (all)" test "$(tagq tags=alpha,beta)" = tagged
+check "?tags-any=alpha,gamma" test "$(tagq tags-any=alpha,gamma)" = gammap,tagged
+check "?not-tags=alpha,beta" test "$(tagq not-tags=alpha,beta)" = gammap,plain
+check "?not-tags-any=beta" test "$(tagq not-tags-any=beta)" = plain
+check "openstack project list --tags-any gamma" \
+    test "$(openstack project list --tags-any gamma -f value -c Name 2>/dev/null)" = gammap
+req GET "/v3/projects/$TAGGED_ID/tags" -H "X-Auth-Token: $T"
+check "GET .../tags" test "$STATUS:$(json "','.join(sorted(b['tags']))")" = 200:alpha,beta
+req PUT "/v3/projects/$TAGGED_ID/tags" -H "X-Auth-Token: $T" -d '{"tags":["x","y"]}'
+check "PUT .../tags replaces the list" test "$STATUS:$(json "','.join(sorted(b['tags']))")" = 200:x,y
+req PUT "/v3/projects/$TAGGED_ID/tags/z%20z" -H "X-Auth-Token: $T"
+check "PUT .../tags/{tag} is 201" test "$STATUS" = 201
+req HEAD "/v3/projects/$TAGGED_ID/tags/z%20z" -H "X-Auth-Token: $T" -I
+check "HEAD .../tags/{tag} is 204" test "$STATUS" = 204
+expect_error GET "/v3/projects/$TAGGED_ID/tags/nope" 404 "an absent tag" -H "X-Auth-Token: $T"
+req DELETE "/v3/projects/$TAGGED_ID/tags/z%20z" -H "X-Auth-Token: $T"
+check "DELETE .../tags/{tag} is 204" test "$STATUS" = 204
+expect_error DELETE "/v3/projects/$TAGGED_ID/tags/z%20z" 404 "deleting it again" -H "X-Auth-Token: $T"
+req DELETE "/v3/projects/$TAGGED_ID/tags" -H "X-Auth-Token: $T"
+req GET "/v3/projects/$TAGGED_ID/tags" -H "X-Auth-Token: $T"
+check "DELETE .../tags removes them all" test "$(json "len(b['tags'])")" = 0
+check "openstack project set --tag alpha tagged" osc project set --tag alpha tagged
+req GET "/v3/projects/$TAGGED_ID/tags" -H "X-Auth-Token: $T"
+check "and it shows" test "$(json "','.join(b['tags'])")" = alpha
+expect_error PUT "/v3/projects/$TAGGED_ID/tags/a,b" 400 "a tag with a comma" -H "X-Auth-Token: $T"
+check "the 400 names the field" grep -q "'tags'" "$BODY"
+expect_error PUT "/v3/projects/$TAGGED_ID/tags" 400 "a tag with a slash" -H "X-Auth-Token: $T" -d '{"tags":["a/b"]}'
+expect_error PUT "/v3/projects/$TAGGED_ID/tags/$(printf 't%.0s' $(seq 1 256))" 400 "a 256-character tag" -H "X-Auth-Token: $T"
+expect_error PUT "/v3/projects/$TAGGED_ID/tags" 400 "81 tags" -H "X-Auth-Token: $T" \
+    -d "{\"tags\":[$(seq -s, -f '"t%g"' 1 81)]}"
+expect_error POST /v3/projects 400 "create with a tag that is not a string" -H "X-Auth-Token: $T" \
+    -d '{"project":{"name":"badtags","tags":[1]}}'
+expect_error GET /v3/projects/0123456789abcdef0123456789abcdef/tags 404 "tags of an unknown project" -H "X-Auth-Token: $T"
+
+# a member reads the tags of their project, never writes them
+check "create user dave (member of tagged)" osc user create --project tagged --password d4vepw dave
+check "role add member" osc role add --project tagged --user dave member
+DAVE_ID=$(openstack user show dave -f value -c id 2>/dev/null)
+issue '{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$DAVE_ID"'","password":"d4vepw"}}},"scope":{"project":{"id":"'"$TAGGED_ID"'"}}}}'
+DAVE_TOKEN=$TOKEN
+req GET "/v3/projects/$TAGGED_ID/tags" -H "X-Auth-Token: $DAVE_TOKEN"
+check "a member reads their project's tags" test "$STATUS" = 200
+expect_error PUT "/v3/projects/$TAGGED_ID/tags/mine" 403 "a member adding a tag" -H "X-Auth-Token: $DAVE_TOKEN"
+
+# ---- hierarchical projects ----
+check "openstack project create --parent tagged child" osc project create --parent tagged child
+CHILD_ID=$(openstack project show child -f value -c id 2>/dev/null)
+check "child's parent_id is tagged" test "$(openstack project show child -f value -c parent_id 2>/dev/null)" = "$TAGGED_ID"
+check "a top-level project's parent_id is its domain" \
+    test "$(openstack project show tagged -f value -c parent_id 2>/dev/null)" = default
+req POST /v3/projects -H "X-Auth-Token: $T" -d '{"project":{"name":"grandchild","parent_id":"'"$CHILD_ID"'"}}'
+GRAND_ID=$(json "b['project']['id']")
+check "a grandchild (201, is_domain false)" test "$STATUS:$(json "b['project']['is_domain']")" = 201:False
+req GET "/v3/projects?parent_id=$TAGGED_ID" -H "X-Auth-Token: $T"
+check "?parent_id lists the children" test "$(names_of projects)" = child
+req GET "/v3/projects/$GRAND_ID?parents_as_list" -H "X-Auth-Token: $T"
+check "parents_as_list: nearest first" \
+    test "$(json "','.join(x['project']['name'] for x in b['project']['parents'])")" = child,tagged
+req GET "/v3/projects/$TAGGED_ID?subtree_as_list" -H "X-Auth-Token: $T"
+check "subtree_as_list" \
+    test "$(json "','.join(x['project']['name'] for x in b['project']['subtree'])")" = child,grandchild
+if osc project delete tagged; then
+    bad "a project with children was deleted"
+else
+    check "deleting a project with children: 403" grep -q "HTTP 403" "$TMP/osc.err"
+fi
+expect_error POST /v3/projects 400 "is_domain true" -H "X-Auth-Token: $T" -d '{"project":{"name":"d","is_domain":true}}'
+check "the 400 says why" grep -q "acting as domains" "$BODY"
+expect_error POST /v3/projects 404 "an unknown parent" -H "X-Auth-Token: $T" \
+    -d '{"project":{"name":"orphan","parent_id":"0123456789abcdef0123456789abcdef"}}'
+expect_error POST /v3/projects 409 "a duplicate name under a parent" -H "X-Auth-Token: $T" \
+    -d '{"project":{"name":"child","parent_id":"'"$TAGGED_ID"'"}}'
+expect_error PATCH "/v3/projects/$CHILD_ID" 403 "changing parent_id" -H "X-Auth-Token: $T" \
+    -d '{"project":{"parent_id":"'"$GRAND_ID"'"}}'
+expect_error PATCH "/v3/projects/$TAGGED_ID" 403 "disabling a project with enabled children" \
+    -H "X-Auth-Token: $T" -d '{"project":{"enabled":false}}'
+parent=$GRAND_ID
+for n in 4 5; do
+    req POST /v3/projects -H "X-Auth-Token: $T" -d '{"project":{"name":"level'$n'","parent_id":"'"$parent"'"}}'
+    parent=$(json "b['project']['id']")
+done
+check "five levels of projects" test "$STATUS" = 201
+expect_error POST /v3/projects 403 "a sixth level" -H "X-Auth-Token: $T" \
+    -d '{"project":{"name":"level6","parent_id":"'"$parent"'"}}'
+
+# ---- what a token's user may scope to ----
+req GET /v3/auth/projects -H "X-Auth-Token: $DAVE_TOKEN"
+check "GET /v3/auth/projects (dave): tagged" test "$STATUS:$(names_of projects)" = 200:tagged
+req GET /v3/auth/domains -H "X-Auth-Token: $DAVE_TOKEN"
+check "GET /v3/auth/domains: 200, no domain role, none" test "$STATUS:$(json "len(b['domains'])")" = 200:0
+req GET "/v3/users/$DAVE_ID/projects" -H "X-Auth-Token: $DAVE_TOKEN"
+check "GET /v3/users/{dave}/projects" test "$STATUS:$(names_of projects)" = 200:tagged
+expect_error GET "/v3/users/$(openstack user show admin -f value -c id 2>/dev/null)/projects" 403 \
+    "a member listing another user's projects" -H "X-Auth-Token: $DAVE_TOKEN"
+as_dave() { OS_USERNAME=dave OS_PASSWORD=d4vepw OS_PROJECT_NAME=tagged openstack "$@" 2>"$TMP/osc.err"; }
+check "openstack project list --my-projects (dave)" test "$(as_dave project list --my-projects -f value -c Name)" = tagged
+
+# ---- rescoping keeps the methods; role assignments by the CLI ----
+issue '{"auth":{"identity":{"methods":["token"],"token":{"id":"'"$DAVE_TOKEN"'"}}}}'
+check "a password token rescoped: methods password,token" \
+    test "$STATUS:$(json "','.join(b['token']['methods'])")" = 201:password,token
+issue '{"auth":{"identity":{"methods":["token"],"token":{"id":"'"$TOKEN"'"}}}}'
+check "rescoped twice: still password,token" \
+    test "$STATUS:$(json "','.join(b['token']['methods'])")" = 201:password,token
+check "openstack role assignment list --user dave --project tagged --names" \
+    bash -c "openstack role assignment list --user dave --project tagged --names -f value 2>/dev/null | grep -q '^member dave@Default  tagged@Default'"
+check "... --effective" \
+    bash -c "openstack role assignment list --user dave --project tagged --names --effective -f value 2>/dev/null | grep -q '^member dave@Default  tagged@Default'"
+MEMBER_ID=$(openstack role show member -f value -c id 2>/dev/null)
+req GET "/v3/role_assignments?user.id=$DAVE_ID&scope.project.id=$TAGGED_ID&role.id=$MEMBER_ID&include_names" -H "X-Auth-Token: $T"
+check "GET /v3/role_assignments by user, project and role, with names" \
+    test "$(json "b['role_assignments'][0]['role']['name'] + ',' + b['role_assignments'][0]['scope']['project']['name'] + ',' + str(len(b['role_assignments']))")" = member,tagged,1
+check "no 500 in the log after the new checks" bash -c "! grep -Eq ' 5[0-9][0-9] [0-9.]+ms' '$TMP/api.log'"
 
 # ---- keep-alive: one connection serves requests seconds apart ----
 check "a kept-alive connection is reused after an idle pause" python3 - "$API_PORT" <<'EOF'
