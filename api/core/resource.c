@@ -41,6 +41,19 @@ api_values_set(struct api_values *v, const char *column, const char *value)
     v->values[v->n++] = value ? xstrdup(value) : NULL;
 }
 
+void
+api_values_drop(struct api_values *v, const char *column)
+{
+    for (int i = 0; i < v->n; i++)
+        if (strcmp(v->columns[i], column) == 0) {
+            free(v->values[i]);
+            v->n--;
+            memmove(&v->columns[i], &v->columns[i + 1], (size_t)(v->n - i) * sizeof(v->columns[0]));
+            memmove(&v->values[i], &v->values[i + 1], (size_t)(v->n - i) * sizeof(v->values[0]));
+            return;
+        }
+}
+
 const char *
 api_values_get(const struct api_values *v, const char *column)
 {
@@ -96,6 +109,21 @@ resource_add_scope(struct api_req *req, const struct api_resource *r, struct db_
     return 0;
 }
 
+/* 404 in the family's words. */
+int
+resource_not_found(const struct api_req *req, const struct api_resource *r, const char *id,
+                   struct err *err)
+{
+    switch (api_req_style(req)) {
+    case API_ERRORS_KEYSTONE:
+        return err_set(err, ERR_NOT_FOUND, "Could not find %s: %.64s.", r->noun, id);
+    case API_ERRORS_GLANCE:
+        return err_set(err, ERR_NOT_FOUND, "No %s found with ID %.64s", r->noun, id);
+    default:
+        return err_set(err, ERR_NOT_FOUND, "%s %.64s could not be found.", r->noun, id);
+    }
+}
+
 json_t *
 api_resource_get(struct api_req *req, const struct api_resource *r, PGconn *conn, const char *id,
                  struct err *err)
@@ -110,6 +138,8 @@ api_resource_get(struct api_req *req, const struct api_resource *r, PGconn *conn
     if (resource_add_scope(req, r, &q, err) == 0)
         row =
             db_first_row(db_sql_rows(conn, &q, err), err, "%s %s could not be found.", r->noun, id);
+    if (!row && err->code == ERR_NOT_FOUND)
+        resource_not_found(req, r, id, err);
     db_sql_free(&q);
     return row;
 }
@@ -252,7 +282,7 @@ api_resource_delete(struct api_req *req, struct err *err)
     bool gone = atoi(PQcmdTuples(res)) == 0;
     PQclear(res);
     if (gone) /* deleted by another request meanwhile */
-        return err_set(err, ERR_NOT_FOUND, "%s %s could not be found.", r->noun, id);
+        return resource_not_found(req, r, id, err);
     api_reply_empty(req, r->delete_status ? r->delete_status : 204);
     return 0;
 }
@@ -309,8 +339,11 @@ write_row(struct api_req *req, const struct api_resource *r, PGconn *conn, struc
 {
     db_sql_add(q, " RETURNING ");
     db_sql_add(q, r->select ? r->select : "*");
-    json_t *row = db_first_row(db_sql_rows(conn, q, err), err, "%s %s could not be found.", r->noun,
-                               api_values_get(vals, resource_id_column(r)));
+    const char *id = api_values_get(vals, resource_id_column(r));
+    json_t *row =
+        db_first_row(db_sql_rows(conn, q, err), err, "%s %s could not be found.", r->noun, id);
+    if (!row && err->code == ERR_NOT_FOUND)
+        resource_not_found(req, r, id, err);
     if (!row && err->code == ERR_CONFLICT) {
         if (r->conflict)
             r->conflict(req, vals, err);
@@ -350,9 +383,12 @@ create_one(struct api_req *req, const struct api_resource *r, PGconn *conn, cons
         goto cleanup;
     const char *given = r->id_field ? api_values_get(&vals, r->id_field) : NULL;
     if (!given) {
-        char uuid[ID_UUID_LEN + 1];
-        id_uuid(uuid);
-        api_values_set(&vals, resource_id_column(r), uuid);
+        char id[ID_UUID_LEN + 1];
+        if (r->hex_id)
+            id_hex(id);
+        else
+            id_uuid(id);
+        api_values_set(&vals, resource_id_column(r), id);
     } else if (strcmp(r->id_field, resource_id_column(r)) != 0) {
         api_values_set(&vals, resource_id_column(r), given);
     }

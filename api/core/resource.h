@@ -55,13 +55,16 @@ struct api_values {
 };
 /* Set @column to @value (copied; NULL for SQL NULL), replacing an earlier value. */
 void api_values_set(struct api_values *v, const char *column, const char *value);
+/* Forget @column (a body member that has no column of its own). */
+void api_values_drop(struct api_values *v, const char *column);
 /* The value set for @column, or NULL (also when it is set to NULL). */
 const char *api_values_get(const struct api_values *v, const char *column);
 
 struct api_resource {
     const char *singular; /* "flavor": the body key of one */
     const char *plural;   /* "flavors": the body key of a list */
-    const char *noun;     /* "Flavor", for "Flavor x could not be found." */
+    const char *noun;     /* "Flavor" ("Flavor x could not be found."), "role" ("Could not
+                             find role: x.") */
     const char *id_param; /* "flavor_id": the {param} of the member path */
     const char *path;     /* COMPUTE_V21 "/flavors": the collection, for links */
     const struct api_schema *schema;
@@ -74,6 +77,7 @@ struct api_resource {
     const char *updated_column;  /* changes-since, set on update; NULL: not kept */
     const char *revision_column; /* incremented on update (Neutron's revision_number) */
     const char *id_field;        /* a schema field the caller may use to name the id on create */
+    bool hex_id;                 /* made ids are 32 hex digits (Keystone), not UUIDs */
     const char *default_sort;    /* the column a list is sorted by without sort_key; NULL: the id */
     long default_limit;          /* a list's size without ?limit (0: max_limit) */
     long max_limit;              /* 0: 1000 */

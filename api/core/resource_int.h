@@ -18,6 +18,10 @@ int resource_add_scope(struct api_req *req, const struct api_resource *r, struct
 /* The begin hook, then @action's policy on the caller's own project. */
 int resource_verb_begin(struct api_req *req, const struct api_resource *r, const char *action,
                         struct err *err);
+/* 404 in the family's words ("Could not find role: x.", "Flavor x could not
+ * be found."); returns -1. */
+int resource_not_found(const struct api_req *req, const struct api_resource *r, const char *id,
+                       struct err *err);
 /* Neutron's fields=: keep only the members asked for. */
 void resource_project_fields(struct api_req *req, json_t *doc);
 

@@ -1,4 +1,5 @@
-/* /v3/roles (list, get, create, delete) and role assignments of users on
+/* /v3/roles (list, get, create, update, delete: a resource of the engine) and
+ * role assignments of users on
  * projects: PUT/HEAD/GET/DELETE /v3/projects/{p}/users/{u}/roles/{r},
  * GET /v3/projects/{p}/users/{u}/roles and GET /v3/role_assignments. */
 #include <string.h>
@@ -8,97 +9,93 @@
 #include "keystone.h"
 #include "mem.h"
 #include "policy.h"
+#include "resource.h"
 #include "server.h"
 
-static int
-list_roles(struct api_req *req, struct err *err)
+/* ---- roles: a resource of the engine (core/resource.h) ---- */
+
+static const struct api_field role_fields[] = {
+    API_FIELD_DEF("name", API_FIELD_STRING,
+                  API_FIELD_REQUIRED | API_FIELD_NONEMPTY | API_FIELD_FILTER | API_FIELD_SORT,
+                  .min = 1, .max = KEYSTONE_NAME_MAX),
+    API_FIELD_DEF("description", API_FIELD_STRING, API_FIELD_NULLABLE,
+                  .max = KEYSTONE_DESCRIPTION_MAX),
+    /* domain-specific roles are not supported: only null is accepted */
+    API_FIELD_DEF("domain_id", API_FIELD_STRING, API_FIELD_NULLABLE | API_FIELD_CREATE_ONLY,
+                  .max = 0, .pattern = "^$"),
+    API_FIELD_DEF("options", API_FIELD_OBJECT, API_FIELD_NULLABLE, .max = 0),
+};
+
+static const struct api_schema role_schema = {
+    .name = "role",
+    .fields = role_fields,
+    .nfields = ARRAY_SIZE(role_fields),
+    .additional = true, /* Keystone keeps unknown members of a role as extras */
+};
+
+static json_t *
+role_render(struct api_req *req, const json_t *row, enum api_view view)
 {
-    if (policy_check(&req->ctx, "identity:list_roles", NULL, err) < 0)
-        return -1;
-    PGconn *conn = api_req_db(req, err);
-    json_t *rows = conn ? db_role_list(conn, api_req_query(req, "name"), err) : NULL;
-    if (!rows)
-        return -1;
-    json_t *list = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach (rows, i, row)
-        json_array_append_new(list, keystone_role_json(req, row));
-    json_decref(rows);
-    api_reply_json(
-        req, 200,
-        json_pack("{s:o,s:o}", "roles", list, "links", keystone_list_links(req, "roles")));
+    (void)view;
+    return keystone_role_json(req, row);
+}
+
+/* "options" is accepted and empty; it has no column */
+static int
+role_prepare(struct api_req *req, const json_t *obj, struct api_values *vals, enum api_schema_op op,
+             struct err *err)
+{
+    (void)req;
+    (void)obj;
+    (void)op;
+    (void)err;
+    api_values_drop(vals, "options");
+    api_values_drop(vals, "domain_id");
     return 0;
 }
 
-static int
-get_role(struct api_req *req, struct err *err)
+static void
+role_conflict(struct api_req *req, const struct api_values *vals, struct err *err)
 {
-    const char *id = api_req_param(req, "role_id");
-    if (policy_check(&req->ctx, "identity:get_role", NULL, err) < 0 ||
-        keystone_check_id(id, "role", err) < 0)
-        return -1;
-    PGconn *conn = api_req_db(req, err);
-    json_t *row = conn ? db_role_get(conn, id, err) : NULL;
-    if (!row)
-        return -1;
-    api_reply_json(req, 200, json_pack("{s:o}", "role", keystone_role_json(req, row)));
-    json_decref(row);
-    return 0;
+    (void)req;
+    err_set(err, ERR_CONFLICT,
+            "Conflict occurred attempting to store role - Duplicate entry found with name %s.",
+            api_values_get(vals, "name"));
 }
 
+/* A role's assignments go with it: forget the cached roles at once. */
 static int
-create_role(struct api_req *req, struct err *err)
+role_before_delete(struct api_req *req, PGconn *conn, const json_t *row, struct err *err)
 {
-    if (policy_check(&req->ctx, "identity:create_role", NULL, err) < 0)
-        return -1;
-    json_t *body = api_req_json(req, err);
-    json_t *r = body ? keystone_body_object(body, "role", err) : NULL;
-    if (!r)
-        return -1;
-    const char *name, *description, *domain_id;
-    if (keystone_str(r, "name", true, true, KEYSTONE_NAME_MAX, &name, err) < 0 ||
-        keystone_str(r, "description", false, false, KEYSTONE_DESCRIPTION_MAX, &description, err) <
-            0 ||
-        keystone_str(r, "domain_id", false, true, 64, &domain_id, err) < 0)
-        return -1;
-    if (domain_id)
-        return err_set(err, ERR_INVALID, "Invalid input: domain-specific roles are not supported.");
-    PGconn *conn = api_req_db(req, err);
-    if (!conn)
-        return -1;
-    char id[ID_HEX_LEN + 1];
-    id_hex(id);
-    if (db_role_create(conn, id, name, description, err) < 0) {
-        if (err->code == ERR_CONFLICT)
-            err_set(err, ERR_CONFLICT,
-                    "Conflict occurred attempting to store role - Duplicate entry found with "
-                    "name %s.",
-                    name);
-        return -1;
-    }
-    json_t *row = db_role_get(conn, id, err);
-    if (!row)
-        return -1;
-    api_reply_json(req, 201, json_pack("{s:o}", "role", keystone_role_json(req, row)));
-    json_decref(row);
-    return 0;
-}
-
-static int
-delete_role(struct api_req *req, struct err *err)
-{
-    const char *id = api_req_param(req, "role_id");
-    if (policy_check(&req->ctx, "identity:delete_role", NULL, err) < 0 ||
-        keystone_check_id(id, "role", err) < 0)
-        return -1;
-    PGconn *conn = api_req_db(req, err);
-    if (!conn || db_role_delete(conn, id, err) < 0)
-        return -1;
+    (void)conn;
+    (void)row;
+    (void)err;
     role_cache_clear(req->srv->roles);
-    api_reply_empty(req, 204);
     return 0;
 }
+
+static const struct api_resource role_resource = {
+    .singular = "role",
+    .plural = "roles",
+    .noun = "role",
+    .id_param = "role_id",
+    .path = "/v3/roles",
+    .schema = &role_schema,
+    .table = "role",
+    .select = "id, name, description",
+    .hex_id = true,
+    .default_sort = "name",
+    .paging = API_PAGING_NONE,
+    .list_action = "identity:list_roles",
+    .show_action = "identity:get_role",
+    .create_action = "identity:create_role",
+    .update_action = "identity:update_role",
+    .delete_action = "identity:delete_role",
+    .prepare = role_prepare,
+    .conflict = role_conflict,
+    .before_delete = role_before_delete,
+    .render = role_render,
+};
 
 /* The {project_id}, {user_id}, {role_id} of a grant path, each checked to exist
  * (404 naming the missing one). @role_id may be absent from the route. */
@@ -273,10 +270,11 @@ list_role_assignments(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", "/v3/roles", list_roles, 0, 0, 0},
-    {"POST", "/v3/roles", create_role, 0, 0, 0},
-    {"GET", "/v3/roles/{role_id}", get_role, 0, 0, 0},
-    {"DELETE", "/v3/roles/{role_id}", delete_role, 0, 0, 0},
+    API_RESOURCE_LIST(&role_resource, "/v3/roles", API_VIEW_DETAIL),
+    API_RESOURCE_CREATE(&role_resource, "/v3/roles"),
+    API_RESOURCE_SHOW(&role_resource, "/v3/roles/{role_id}"),
+    API_RESOURCE_UPDATE(&role_resource, "PATCH", "/v3/roles/{role_id}"),
+    API_RESOURCE_DELETE(&role_resource, "/v3/roles/{role_id}"),
     {"GET", "/v3/projects/{project_id}/users/{user_id}/roles", list_grants, 0, 0, 0},
     {"PUT", "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", put_grant, 0, 0, 0},
     {"HEAD", "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", check_grant, 0, 0, 0},

@@ -109,7 +109,15 @@ SERVER=$(field "['server']['id']") || { echo "FAIL: server create: $(cat "$BODY"
 golden identity/project GET "/v3/projects/$PROJECT"
 golden identity/user GET "/v3/users/$USER"
 golden identity/role GET "/v3/roles/$ROLE"
+golden identity/roles GET /v3/roles
 golden identity/domain GET /v3/domains/default
+golden identity/domains GET /v3/domains
+req GET /v3/services
+SERVICE=$(python3 -c "import json; print(next(s['id'] for s in json.load(open('$BODY'))['services'] if s['type'] == 'compute'))")
+golden identity/service GET "/v3/services/$SERVICE"
+req GET /v3/endpoints
+ENDPOINT=$(python3 -c "import json; print(next(e['id'] for e in json.load(open('$BODY'))['endpoints'] if e['service_id'] == '$SERVICE' and e['interface'] == 'public'))")
+golden identity/endpoint GET "/v3/endpoints/$ENDPOINT"
 # ---- compute ----
 golden compute/flavor GET /compute/v2.1/flavors/gold-1
 golden compute/flavors GET "/compute/v2.1/flavors?minRam=256&minDisk=1&limit=1"
