@@ -24,7 +24,7 @@ enum api_field_type {
     API_FIELD_STRING,
     API_FIELD_INTEGER, /* a JSON integer (or a decimal string with API_FIELD_INT_STRING) */
     API_FIELD_NUMBER,  /* integer or real */
-    API_FIELD_BOOLEAN, /* with INT_STRING also "true"/"False"/"1"/"off"/"yes"... (Nova) */
+    API_FIELD_BOOLEAN,
     API_FIELD_UUID,   /* a string: 32 hex digits, dashed or not (normalised by the db layer) */
     API_FIELD_OBJECT, /* any JSON object (e.g. metadata); @max bounds its member count */
     API_FIELD_ARRAY,  /* a JSON array; @items (when set) checks each element; @max bounds its length */
@@ -54,6 +54,7 @@ struct api_field {
     unsigned flags; /* enum api_field_flags */
     /* STRING/UUID: length bounds in characters (each applies when > 0);
      * INTEGER/NUMBER: value bounds (both apply unless both are 0);
+     * BOOLEAN: none, but with INT_STRING Nova's "true"/"False"/"1"/"off"/"yes"... too;
      * OBJECT/ARRAY/STRING_MAP: max members (min ignored). 0,0: no bound. */
     long long min, max;
     const char *const *enum_values; /* NULL-terminated: the only accepted strings */
