@@ -55,6 +55,7 @@ struct api_field {
     unsigned flags; /* enum api_field_flags */
     /* STRING/UUID: length bounds in characters (each applies when > 0);
      * INTEGER/NUMBER: value bounds (both apply unless both are 0);
+     * BOOLEAN: none, but with INT_STRING Nova's "true"/"False"/"1"/"off"/"yes"... too;
      * OBJECT/ARRAY/STRING_MAP: max members (min ignored). 0,0: no bound. */
     long long min, max;
     const char *const *enum_values; /* NULL-terminated: the only accepted strings */

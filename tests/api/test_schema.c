@@ -863,7 +863,7 @@ worker(void *arg)
         /* distinct patterns too, so that the list grows while others read it */
         snprintf(pat, sizeof(pat), "[a-z]{%d}", 1 + i % 7);
         struct api_field f = {.name = "p", .type = API_FIELD_STRING, .pattern = pat};
-        if (api_schema_check_text(&f, "abcdefg" + 7 - (1 + i % 7), API_ERRORS_NOVA, &e) != 0)
+        if (api_schema_check_text(&f, &"abcdefg"[6 - i % 7], API_ERRORS_NOVA, &e) != 0)
             (*failures)++;
         if (validate_text(&widget, "{\"name\": \"a\", \"code\": \"AB\"}", CR, false,
                           API_ERRORS_KEYSTONE, &e) != -1 ||
