@@ -9,105 +9,65 @@
 #include "keystone.h"
 #include "mem.h"
 #include "policy.h"
+#include "resource.h"
 #include "server.h"
 
 #define DOMAIN_NAME_MAX 64
 
-static int
-list_domains(struct api_req *req, struct err *err)
+static const struct api_field domain_fields[] = {
+    API_FIELD_DEF("id", API_FIELD_STRING, API_FIELD_READ_ONLY),
+    API_FIELD_DEF("name", API_FIELD_STRING,
+                  API_FIELD_REQUIRED | API_FIELD_NONEMPTY | API_FIELD_FILTER | API_FIELD_SORT,
+                  .min = 1, .max = DOMAIN_NAME_MAX),
+    API_FIELD_DEF("description", API_FIELD_STRING, API_FIELD_NULLABLE,
+                  .max = KEYSTONE_DESCRIPTION_MAX),
+    API_FIELD_DEF("enabled", API_FIELD_BOOLEAN, API_FIELD_FILTER),
+};
+
+static const struct api_schema domain_schema = {
+    .name = "domain",
+    .fields = domain_fields,
+    .nfields = ARRAY_SIZE(domain_fields),
+    .additional = true, /* Keystone keeps unknown members as extras */
+};
+
+static void
+domain_conflict(struct api_req *req, const struct api_values *vals, struct err *err)
 {
-    if (policy_check(&req->ctx, "identity:list_domains", NULL, err) < 0)
-        return -1;
-    int enabled;
-    if (keystone_query_bool(req, "enabled", &enabled, err) < 0)
-        return -1;
-    PGconn *conn = api_req_db(req, err);
-    json_t *rows = conn ? db_domain_list(conn, api_req_query(req, "name"), err) : NULL;
-    if (!rows)
-        return -1;
-    json_t *list = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach (rows, i, row) {
-        if (enabled < 0 || json_is_true(json_object_get(row, "enabled")) == (enabled == 1))
-            json_array_append_new(list, keystone_domain_json(req, row));
-    }
-    json_decref(rows);
-    api_reply_json(
-        req, 200,
-        json_pack("{s:o,s:o}", "domains", list, "links", keystone_list_links(req, "domains")));
-    return 0;
+    (void)req;
+    const char *name = api_values_get(vals, "name");
+    err_set(err, ERR_CONFLICT,
+            "Conflict occurred attempting to store domain - Duplicate entry found with name %s.",
+            name ? name : "");
 }
 
-static int
-get_domain(struct api_req *req, struct err *err)
+static json_t *
+domain_render(struct api_req *req, const json_t *row, enum api_view view)
 {
-    const char *id = api_req_param(req, "domain_id");
-    if (policy_check(&req->ctx, "identity:get_domain", NULL, err) < 0 ||
-        keystone_check_id(id, "domain", err) < 0)
-        return -1;
-    PGconn *conn = api_req_db(req, err);
-    json_t *row = conn ? db_domain_get(conn, id, err) : NULL;
-    if (!row)
-        return -1;
-    api_reply_json(req, 200, json_pack("{s:o}", "domain", keystone_domain_json(req, row)));
-    json_decref(row);
-    return 0;
+    (void)view;
+    return keystone_domain_json(req, row);
 }
 
-/* The fields of a domain body; @create requires the name. */
-static int
-domain_fields(struct api_req *req, bool create, const char **name, const char **description,
-              int *enabled, struct err *err)
-{
-    json_t *body = api_req_json(req, err);
-    json_t *d = body ? keystone_body_object(body, "domain", err) : NULL;
-    if (!d)
-        return -1;
-    if (keystone_name(d, create, DOMAIN_NAME_MAX, name, err) < 0 ||
-        keystone_str(d, "description", false, false, KEYSTONE_DESCRIPTION_MAX, description, err) <
-            0 ||
-        keystone_bool(d, "enabled", enabled, err) < 0)
-        return -1;
-    if (!create && json_object_get(d, "id"))
-        return err_set(err, ERR_INVALID, "Invalid input for field 'id': it cannot be updated.");
-    return 0;
-}
-
-static int
-conflict(struct err *err, const char *name)
-{
-    if (err->code == ERR_CONFLICT)
-        err_set(err, ERR_CONFLICT,
-                "Conflict occurred attempting to store domain - Duplicate entry found with name "
-                "%s.",
-                name ? name : "");
-    return -1;
-}
-
-static int
-create_domain(struct api_req *req, struct err *err)
-{
-    if (policy_check(&req->ctx, "identity:create_domain", NULL, err) < 0)
-        return -1;
-    const char *name, *description;
-    int enabled;
-    if (domain_fields(req, true, &name, &description, &enabled, err) < 0)
-        return -1;
-    PGconn *conn = api_req_db(req, err);
-    if (!conn)
-        return -1;
-    char id[ID_HEX_LEN + 1];
-    id_hex(id);
-    if (db_domain_create(conn, id, name, description, enabled != 0, err) < 0)
-        return conflict(err, name);
-    json_t *row = db_domain_get(conn, id, err);
-    if (!row)
-        return -1;
-    api_reply_json(req, 201, json_pack("{s:o}", "domain", keystone_domain_json(req, row)));
-    json_decref(row);
-    return 0;
-}
+/* list, show and create are the engine's; update and delete (revocations,
+ * the default domain's protection) are handlers below. */
+static const struct api_resource domain_resource = {
+    .singular = "domain",
+    .plural = "domains",
+    .noun = "domain",
+    .id_param = "domain_id",
+    .path = "/v3/domains",
+    .schema = &domain_schema,
+    .table = "domain",
+    .select = "id, name, description, enabled",
+    .hex_id = true,
+    .default_sort = "name",
+    .paging = API_PAGING_NONE,
+    .list_action = "identity:list_domains",
+    .show_action = "identity:get_domain",
+    .create_action = "identity:create_domain",
+    .conflict = domain_conflict,
+    .render = domain_render,
+};
 
 /* A revocation event for every user and project of domain @id. */
 static int
@@ -140,18 +100,30 @@ update_domain(struct api_req *req, struct err *err)
     if (policy_check(&req->ctx, "identity:update_domain", NULL, err) < 0 ||
         keystone_check_id(id, "domain", err) < 0)
         return -1;
-    const char *name, *description;
-    int enabled;
-    if (domain_fields(req, false, &name, &description, &enabled, err) < 0)
+    json_t *body = api_req_json(req, err);
+    json_t *d = body ? api_schema_unwrap(&domain_schema, body, API_ERRORS_KEYSTONE, err) : NULL;
+    if (!d || api_schema_validate(&domain_schema, d, API_SCHEMA_UPDATE, req->ctx.is_admin,
+                                  API_ERRORS_KEYSTONE, err) < 0)
         return -1;
+    const char *name = json_string_value(json_object_get(d, "name"));
+    const char *description = json_string_value(json_object_get(d, "description"));
+    json_t *jenabled = json_object_get(d, "enabled");
+    int enabled = jenabled ? json_is_true(jenabled) : -1;
     if (enabled == 0 && strcmp(id, KEYSTONE_DEFAULT_DOMAIN) == 0)
         return err_set(err, ERR_FORBIDDEN, "The default domain cannot be disabled.");
     PGconn *conn = api_req_db(req, err);
     /* the change and its revocation events commit together */
     if (!conn || db_begin(conn, err) < 0)
         return -1;
-    if (db_domain_update(conn, id, name, description, enabled, err) < 0)
-        return conflict(err, name);
+    if (db_domain_update(conn, id, name, description, enabled, err) < 0) {
+        if (err->code == ERR_CONFLICT) {
+            struct api_values v = {0};
+            api_values_set(&v, "name", name);
+            domain_conflict(req, &v, err);
+            api_values_drop(&v, "name");
+        }
+        return -1;
+    }
     if ((enabled == 0 && revoke_domain(req, conn, id, err) < 0) || db_commit(conn, err) < 0)
         return -1;
     json_t *row = db_domain_get(conn, id, err);
@@ -193,9 +165,9 @@ delete_domain(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", "/v3/domains", list_domains, 0, 0, 0},
-    {"POST", "/v3/domains", create_domain, 0, 0, 0},
-    {"GET", "/v3/domains/{domain_id}", get_domain, 0, 0, 0},
+    API_RESOURCE_LIST(&domain_resource, "/v3/domains", API_VIEW_DETAIL),
+    API_RESOURCE_CREATE(&domain_resource, "/v3/domains"),
+    API_RESOURCE_SHOW(&domain_resource, "/v3/domains/{domain_id}"),
     {"PATCH", "/v3/domains/{domain_id}", update_domain, 0, 0, 0},
     {"DELETE", "/v3/domains/{domain_id}", delete_domain, 0, 0, 0},
 };
