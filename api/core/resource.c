@@ -151,6 +151,8 @@ check_policy(struct api_req *req, const struct api_resource *r, const char *acti
     struct policy_target t = {.project_id = req->ctx.project_id};
     if (row && r->project_column)
         t.project_id = json_string_value(json_object_get(row, r->project_column));
+    if (row && r->user_column)
+        t.user_id = json_string_value(json_object_get(row, r->user_column));
     return policy_check(&req->ctx, action, &t, err);
 }
 

@@ -74,6 +74,7 @@ struct api_resource {
     const char *select;          /* the select list; NULL: "*" */
     const char *id_column;       /* NULL: "id" */
     const char *project_column;  /* project-owned rows: scoped to the caller unless admin */
+    const char *user_column;     /* the owner user, for rules on %(user_id)s (a user's own) */
     const char *updated_column;  /* changes-since, set on update; NULL: not kept */
     const char *revision_column; /* incremented on update (Neutron's revision_number) */
     const char *id_field;        /* a schema field the caller may use to name the id on create */

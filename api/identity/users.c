@@ -1,5 +1,6 @@
-/* /v3/users: CRUD, password change, and a user's projects. Admins see every
- * user; others see themselves. Disabling, deleting or re-passwording a user
+/* /v3/users: CRUD (list, show and create on the engine), password change, and
+ * a user's projects. Listing users is an admin's (Keystone's default); a
+ * user reads itself. Disabling, deleting or re-passwording a user
  * revokes their tokens. */
 #include <string.h>
 
@@ -9,55 +10,8 @@
 #include "keystone.h"
 #include "mem.h"
 #include "policy.h"
+#include "resource.h"
 #include "server.h"
-
-static int
-list_users(struct api_req *req, struct err *err)
-{
-    int enabled;
-    if (keystone_query_bool(req, "enabled", &enabled, err) < 0)
-        return -1;
-    PGconn *conn = api_req_db(req, err);
-    if (!conn)
-        return -1;
-    json_t *rows = db_user_list(conn, api_req_query(req, "name"), api_req_query(req, "domain_id"),
-                                enabled, err);
-    if (!rows)
-        return -1;
-    bool all = policy_allows(&req->ctx, "identity:list_users", NULL);
-    json_t *list = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach (rows, i, row) {
-        if (all || strcmp(json_string_value(json_object_get(row, "id")), req->ctx.user_id) == 0)
-            json_array_append_new(list, keystone_user_json(req, row));
-    }
-    json_decref(rows);
-    api_reply_json(
-        req, 200,
-        json_pack("{s:o,s:o}", "users", list, "links", keystone_list_links(req, "users")));
-    return 0;
-}
-
-static int
-get_user(struct api_req *req, struct err *err)
-{
-    const char *id = api_req_param(req, "user_id");
-    if (keystone_check_id(id, "user", err) < 0)
-        return -1;
-    PGconn *conn = api_req_db(req, err);
-    json_t *row = conn ? db_user_get(conn, id, err) : NULL;
-    if (!row)
-        return -1;
-    struct policy_target target = {.user_id = id};
-    if (policy_check(&req->ctx, "identity:get_user", &target, err) < 0) {
-        json_decref(row);
-        return -1;
-    }
-    api_reply_json(req, 200, json_pack("{s:o}", "user", keystone_user_json(req, row)));
-    json_decref(row);
-    return 0;
-}
 
 /* default_project_id must name an existing project. */
 static int
@@ -76,58 +30,101 @@ check_project(PGconn *conn, const char *project_id, struct err *err)
     return 0;
 }
 
+static const struct api_field user_fields[] = {
+    API_FIELD_DEF("name", API_FIELD_STRING,
+                  API_FIELD_REQUIRED | API_FIELD_NONEMPTY | API_FIELD_FILTER | API_FIELD_SORT,
+                  .min = 1, .max = KEYSTONE_NAME_MAX),
+    API_FIELD_DEF("password", API_FIELD_STRING, API_FIELD_NULLABLE | API_FIELD_HIDDEN,
+                  .max = KEYSTONE_PASSWORD_MAX),
+    API_FIELD_DEF("domain_id", API_FIELD_STRING,
+                  API_FIELD_NULLABLE | API_FIELD_CREATE_ONLY | API_FIELD_FILTER, .min = 1,
+                  .max = 64),
+    API_FIELD_DEF("default_project_id", API_FIELD_STRING, API_FIELD_NULLABLE, .min = 1, .max = 64),
+    API_FIELD_DEF("description", API_FIELD_STRING, API_FIELD_NULLABLE,
+                  .max = KEYSTONE_DESCRIPTION_MAX),
+    API_FIELD_DEF("email", API_FIELD_STRING, API_FIELD_NULLABLE, .max = KEYSTONE_NAME_MAX),
+    API_FIELD_DEF("enabled", API_FIELD_BOOLEAN, API_FIELD_FILTER),
+};
+
+static const struct api_schema user_schema = {
+    .name = "user",
+    .fields = user_fields,
+    .nfields = ARRAY_SIZE(user_fields),
+    .additional = true, /* Keystone keeps unknown members as extras */
+};
+
+/* The domain (default: "default") and the default project must exist; the
+ * password is stored as its hash only. */
 static int
-create_user(struct api_req *req, struct err *err)
+user_prepare(struct api_req *req, const json_t *obj, struct api_values *vals, enum api_schema_op op,
+             struct err *err)
 {
-    if (policy_check(&req->ctx, "identity:create_user", NULL, err) < 0)
-        return -1;
-    json_t *body = api_req_json(req, err);
-    json_t *u = body ? keystone_body_object(body, "user", err) : NULL;
-    if (!u)
-        return -1;
-    const char *name, *password, *domain_id, *default_project_id, *description, *email;
-    int enabled;
-    if (keystone_str(u, "name", true, true, KEYSTONE_NAME_MAX, &name, err) < 0 ||
-        keystone_str(u, "password", false, false, KEYSTONE_PASSWORD_MAX, &password, err) < 0 ||
-        keystone_str(u, "domain_id", false, true, 64, &domain_id, err) < 0 ||
-        keystone_str(u, "default_project_id", false, true, 64, &default_project_id, err) < 0 ||
-        keystone_str(u, "description", false, false, KEYSTONE_DESCRIPTION_MAX, &description, err) <
-            0 ||
-        keystone_str(u, "email", false, false, KEYSTONE_NAME_MAX, &email, err) < 0 ||
-        keystone_bool(u, "enabled", &enabled, err) < 0)
-        return -1;
-    if (!domain_id)
-        domain_id = KEYSTONE_DEFAULT_DOMAIN;
+    (void)obj;
     PGconn *conn = api_req_db(req, err);
     if (!conn)
         return -1;
-    json_t *dom = id_is_safe(domain_id) ? db_domain_get(conn, domain_id, err) : NULL;
-    if (!dom)
-        return err_set(err, ERR_INVALID, "Invalid input: domain %s does not exist.",
-                       id_is_safe(domain_id) ? domain_id : "(invalid)");
-    json_decref(dom);
-    if (check_project(conn, default_project_id, err) < 0)
-        return -1;
-    char id[ID_HEX_LEN + 1];
-    id_hex(id);
-    _cleanup_free_ char *hash =
-        password ? crypto_password_hash(password, CRYPTO_PBKDF2_ITERATIONS) : NULL;
-    if (db_user_create(conn, id, name, domain_id, hash, enabled != 0, default_project_id,
-                       description, email, err) < 0) {
-        if (err->code == ERR_CONFLICT)
-            err_set(err, ERR_CONFLICT,
-                    "Conflict occurred attempting to store user - Duplicate entry found with "
-                    "name %s at domain ID %s.",
-                    name, domain_id);
-        return -1;
+    if (op == API_SCHEMA_CREATE) {
+        if (!api_values_get(vals, "domain_id"))
+            api_values_set(vals, "domain_id", KEYSTONE_DEFAULT_DOMAIN);
+        const char *domain_id = api_values_get(vals, "domain_id");
+        json_t *dom = db_domain_get(conn, domain_id, err);
+        if (!dom)
+            return err_set(err, ERR_INVALID, "Invalid input: domain %.64s does not exist.",
+                           domain_id);
+        json_decref(dom);
     }
-    json_t *row = db_user_get(conn, id, err);
-    if (!row)
+    if (check_project(conn, api_values_get(vals, "default_project_id"), err) < 0)
         return -1;
-    api_reply_json(req, 201, json_pack("{s:o}", "user", keystone_user_json(req, row)));
-    json_decref(row);
+    const char *password = api_values_get(vals, "password");
+    if (password) {
+        _cleanup_free_ char *hash = crypto_password_hash(password, CRYPTO_PBKDF2_ITERATIONS);
+        api_values_set(vals, "password_hash", hash);
+    }
+    api_values_drop(vals, "password");
     return 0;
 }
+
+static void
+user_conflict(struct api_req *req, const struct api_values *vals, struct err *err)
+{
+    (void)req;
+    err_set(err, ERR_CONFLICT,
+            "Conflict occurred attempting to store user - Duplicate entry found with name %s at "
+            "domain ID %s.",
+            api_values_get(vals, "name"), api_values_get(vals, "domain_id"));
+}
+
+static json_t *
+user_render(struct api_req *req, const json_t *row, enum api_view view)
+{
+    (void)view;
+    return keystone_user_json(req, row);
+}
+
+/* list, show and create are the engine's; update, delete and the password
+ * change revoke tokens and are handlers below. A user reads itself
+ * (identity:get_user is the user's own or an admin's). */
+static const struct api_resource user_resource = {
+    .singular = "user",
+    .plural = "users",
+    .noun = "user",
+    .id_param = "user_id",
+    .path = "/v3/users",
+    .schema = &user_schema,
+    .table = "identity_user u",
+    .select = "u.id, u.name, u.domain_id, u.password_hash, u.enabled, u.default_project_id, "
+              "u.description, u.email",
+    .user_column = "id",
+    .hex_id = true,
+    .default_sort = "name",
+    .paging = API_PAGING_NONE,
+    .list_action = "identity:list_users",
+    .show_action = "identity:get_user",
+    .create_action = "identity:create_user",
+    .prepare = user_prepare,
+    .conflict = user_conflict,
+    .render = user_render,
+};
 
 static int
 update_user(struct api_req *req, struct err *err)
@@ -137,19 +134,17 @@ update_user(struct api_req *req, struct err *err)
         keystone_check_id(id, "user", err) < 0)
         return -1;
     json_t *body = api_req_json(req, err);
-    json_t *u = body ? keystone_body_object(body, "user", err) : NULL;
-    if (!u)
+    json_t *u = body ? api_schema_unwrap(&user_schema, body, API_ERRORS_KEYSTONE, err) : NULL;
+    if (!u || api_schema_validate(&user_schema, u, API_SCHEMA_UPDATE, req->ctx.is_admin,
+                                  API_ERRORS_KEYSTONE, err) < 0)
         return -1;
-    const char *name, *password, *default_project_id, *description, *email;
-    int enabled;
-    if (keystone_str(u, "name", false, true, KEYSTONE_NAME_MAX, &name, err) < 0 ||
-        keystone_str(u, "password", false, false, KEYSTONE_PASSWORD_MAX, &password, err) < 0 ||
-        keystone_str(u, "default_project_id", false, true, 64, &default_project_id, err) < 0 ||
-        keystone_str(u, "description", false, false, KEYSTONE_DESCRIPTION_MAX, &description, err) <
-            0 ||
-        keystone_str(u, "email", false, false, KEYSTONE_NAME_MAX, &email, err) < 0 ||
-        keystone_bool(u, "enabled", &enabled, err) < 0)
-        return -1;
+    const char *name = json_string_value(json_object_get(u, "name"));
+    const char *password = json_string_value(json_object_get(u, "password"));
+    const char *default_project_id = json_string_value(json_object_get(u, "default_project_id"));
+    const char *description = json_string_value(json_object_get(u, "description"));
+    const char *email = json_string_value(json_object_get(u, "email"));
+    json_t *jenabled = json_object_get(u, "enabled");
+    int enabled = jenabled ? json_is_true(jenabled) : -1;
     PGconn *conn = api_req_db(req, err);
     if (!conn || check_project(conn, default_project_id, err) < 0)
         return -1;
@@ -195,6 +190,19 @@ delete_user(struct api_req *req, struct err *err)
     return 0;
 }
 
+static const struct api_field password_fields[] = {
+    API_FIELD_DEF("password", API_FIELD_STRING, API_FIELD_REQUIRED, .max = KEYSTONE_PASSWORD_MAX),
+    API_FIELD_DEF("original_password", API_FIELD_STRING, API_FIELD_REQUIRED,
+                  .max = KEYSTONE_PASSWORD_MAX),
+};
+
+static const struct api_schema password_schema = {
+    .name = "user",
+    .fields = password_fields,
+    .nfields = ARRAY_SIZE(password_fields),
+    .additional = true,
+};
+
 /* POST /v3/users/{id}/password {"user":{"password","original_password"}} */
 static int
 change_password(struct api_req *req, struct err *err)
@@ -206,14 +214,12 @@ change_password(struct api_req *req, struct err *err)
     if (policy_check(&req->ctx, "identity:change_password", &target, err) < 0)
         return -1;
     json_t *body = api_req_json(req, err);
-    json_t *u = body ? keystone_body_object(body, "user", err) : NULL;
-    if (!u)
+    json_t *u = body ? api_schema_unwrap(&password_schema, body, API_ERRORS_KEYSTONE, err) : NULL;
+    if (!u || api_schema_validate(&password_schema, u, API_SCHEMA_CREATE, req->ctx.is_admin,
+                                  API_ERRORS_KEYSTONE, err) < 0)
         return -1;
-    const char *password, *original;
-    if (keystone_str(u, "password", true, false, KEYSTONE_PASSWORD_MAX, &password, err) < 0 ||
-        keystone_str(u, "original_password", true, false, KEYSTONE_PASSWORD_MAX, &original, err) <
-            0)
-        return -1;
+    const char *password = json_string_value(json_object_get(u, "password"));
+    const char *original = json_string_value(json_object_get(u, "original_password"));
     PGconn *conn = api_req_db(req, err);
     json_t *row = conn ? db_user_get(conn, id, err) : NULL;
     if (!row)
@@ -266,9 +272,9 @@ list_user_projects(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", "/v3/users", list_users, 0, 0, 0},
-    {"POST", "/v3/users", create_user, 0, 0, 0},
-    {"GET", "/v3/users/{user_id}", get_user, 0, 0, 0},
+    API_RESOURCE_LIST(&user_resource, "/v3/users", API_VIEW_DETAIL),
+    API_RESOURCE_CREATE(&user_resource, "/v3/users"),
+    API_RESOURCE_SHOW(&user_resource, "/v3/users/{user_id}"),
     {"PATCH", "/v3/users/{user_id}", update_user, 0, 0, 0},
     {"DELETE", "/v3/users/{user_id}", delete_user, 0, 0, 0},
     {"POST", "/v3/users/{user_id}/password", change_password, 0, 0, 0},
