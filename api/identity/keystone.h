@@ -25,18 +25,7 @@ extern const struct api_route_table identity_catalog_routes;
 
 /* ---- input ---- */
 
-/* The object member @key of @body ({"project": {...}}), or 400. */
-json_t *keystone_body_object(json_t *body, const char *key, struct err *err);
-/* A string member: 400 when present with another type, too long, empty (when
- * @nonempty), or missing (when @required). *out is NULL when absent. */
-int keystone_str(const json_t *obj, const char *key, bool required, bool nonempty, size_t max_len,
-                 const char **out, struct err *err);
-/* The "name" member of a domain or project: as keystone_str() (non-empty),
- * and 400 when it is only blanks (Keystone's pattern [\S]+). */
-int keystone_name(const json_t *obj, bool required, size_t max_len, const char **out,
-                  struct err *err);
-/* A boolean member: *out is -1 when absent; 400 for another type. */
-int keystone_bool(const json_t *obj, const char *key, int *out, struct err *err);
+/* Bodies are checked by the schema validator (core/schema.h). */
 /* An id from the path: 404 "Could not find <what>: <id>." when it cannot be one. */
 int keystone_check_id(const char *id, const char *what, struct err *err);
 /* ?enabled= as -1 / 0 / 1; 400 when not a boolean word. */

@@ -9,6 +9,7 @@
 #include "keystone.h"
 #include "mem.h"
 #include "policy.h"
+#include "schema.h"
 #include "server.h"
 
 #define PROJECT_NAME_MAX 64
@@ -203,25 +204,64 @@ resolve_parent(PGconn *conn, const char *parent_id, const char **domain_id, cons
     return 0;
 }
 
+static const struct api_field project_fields[] = {
+    API_FIELD_DEF("name", API_FIELD_STRING, API_FIELD_REQUIRED | API_FIELD_NONEMPTY, .min = 1,
+                  .max = PROJECT_NAME_MAX),
+    API_FIELD_DEF("description", API_FIELD_STRING, API_FIELD_NULLABLE,
+                  .max = KEYSTONE_DESCRIPTION_MAX),
+    API_FIELD_DEF("domain_id", API_FIELD_STRING, API_FIELD_NULLABLE, .min = 1, .max = 64),
+    API_FIELD_DEF("parent_id", API_FIELD_STRING, API_FIELD_NULLABLE, .min = 1, .max = 64),
+    API_FIELD_DEF("enabled", API_FIELD_BOOLEAN, 0),
+    API_FIELD_DEF("is_domain", API_FIELD_BOOLEAN, API_FIELD_CREATE_ONLY),
+    API_FIELD_DEF("tags", API_FIELD_ARRAY, API_FIELD_NULLABLE), /* keystone_tags_join checks */
+};
+
+/* Keystone keeps unknown members of a project as extras. */
+static const struct api_schema project_schema = {
+    .name = "project",
+    .fields = project_fields,
+    .nfields = ARRAY_SIZE(project_fields),
+    .additional = true,
+};
+
+/* The body's "project" object checked for @op, or NULL. */
+static json_t *
+project_body(struct api_req *req, enum api_schema_op op, struct err *err)
+{
+    json_t *body = api_req_json(req, err);
+    json_t *proj = body ? api_schema_unwrap(&project_schema, body, API_ERRORS_KEYSTONE, err) : NULL;
+    if (!proj || api_schema_validate(&project_schema, proj, op, req->ctx.is_admin,
+                                     API_ERRORS_KEYSTONE, err) < 0)
+        return NULL;
+    return proj;
+}
+
+static const char *
+member_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+/* -1 when absent, else 0 or 1 */
+static int
+member_bool(const json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return v ? json_is_true(v) : -1;
+}
+
 static int
 create_project(struct api_req *req, struct err *err)
 {
     if (policy_check(&req->ctx, "identity:create_project", NULL, err) < 0)
         return -1;
-    json_t *body = api_req_json(req, err);
-    json_t *proj = body ? keystone_body_object(body, "project", err) : NULL;
+    json_t *proj = project_body(req, API_SCHEMA_CREATE, err);
     if (!proj)
         return -1;
-    const char *name, *description, *domain_id, *parent_id;
-    int enabled, is_domain;
-    if (keystone_name(proj, true, PROJECT_NAME_MAX, &name, err) < 0 ||
-        keystone_str(proj, "description", false, false, KEYSTONE_DESCRIPTION_MAX, &description,
-                     err) < 0 ||
-        keystone_str(proj, "domain_id", false, true, 64, &domain_id, err) < 0 ||
-        keystone_str(proj, "parent_id", false, true, 64, &parent_id, err) < 0 ||
-        keystone_bool(proj, "enabled", &enabled, err) < 0 ||
-        keystone_bool(proj, "is_domain", &is_domain, err) < 0)
-        return -1;
+    const char *name = member_str(proj, "name"), *description = member_str(proj, "description");
+    const char *domain_id = member_str(proj, "domain_id"),
+               *parent_id = member_str(proj, "parent_id");
+    int enabled = member_bool(proj, "enabled"), is_domain = member_bool(proj, "is_domain");
     if (is_domain == 1)
         return err_set(err, ERR_INVALID,
                        "Invalid input: projects acting as domains are not "
@@ -306,17 +346,11 @@ update_project(struct api_req *req, struct err *err)
     if (policy_check(&req->ctx, "identity:update_project", NULL, err) < 0 ||
         keystone_check_id(id, "project", err) < 0)
         return -1;
-    json_t *body = api_req_json(req, err);
-    json_t *proj = body ? keystone_body_object(body, "project", err) : NULL;
+    json_t *proj = project_body(req, API_SCHEMA_UPDATE, err);
     if (!proj)
         return -1;
-    const char *name, *description;
-    int enabled;
-    if (keystone_name(proj, false, PROJECT_NAME_MAX, &name, err) < 0 ||
-        keystone_str(proj, "description", false, false, KEYSTONE_DESCRIPTION_MAX, &description,
-                     err) < 0 ||
-        keystone_bool(proj, "enabled", &enabled, err) < 0)
-        return -1;
+    const char *name = member_str(proj, "name"), *description = member_str(proj, "description");
+    int enabled = member_bool(proj, "enabled");
     PGconn *conn = api_req_db(req, err);
     json_t *cur = conn ? db_project_get(conn, id, err) : NULL;
     if (!cur)

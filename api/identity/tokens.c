@@ -11,6 +11,7 @@
 #include "keystone.h"
 #include "mem.h"
 #include "policy.h"
+#include "schema.h"
 #include "server.h"
 #include "token_cache.h"
 
@@ -37,6 +38,51 @@ auth_fail(struct err *err, const char *why)
     return err_set(err, ERR_UNAUTHORIZED, "%s%s%s", unauthorized, why ? " " : "", why ? why : "");
 }
 
+/* ---- the body of POST /v3/auth/tokens, checked once by the validator ---- */
+
+#define STR_FIELD(n, flags_, max_) API_FIELD_DEF(n, API_FIELD_STRING, flags_, .min = 1, .max = max_)
+#define REF_SCHEMA(var, ...)                                                                       \
+    static const struct api_field var##_fields[] = {__VA_ARGS__};                                  \
+    static const struct api_schema var = {                                                         \
+        .fields = var##_fields, .nfields = ARRAY_SIZE(var##_fields), .additional = true}
+
+REF_SCHEMA(domain_ref_schema, STR_FIELD("id", 0, 64), STR_FIELD("name", 0, KEYSTONE_NAME_MAX));
+REF_SCHEMA(user_ref_schema, STR_FIELD("id", 0, 64), STR_FIELD("name", 0, KEYSTONE_NAME_MAX),
+           API_FIELD_DEF("password", API_FIELD_STRING, API_FIELD_REQUIRED,
+                         .max = KEYSTONE_PASSWORD_MAX),
+           API_FIELD_DEF("domain", API_FIELD_OBJECT, 0, .object = &domain_ref_schema));
+REF_SCHEMA(project_ref_schema, STR_FIELD("id", 0, 64), STR_FIELD("name", 0, KEYSTONE_NAME_MAX),
+           API_FIELD_DEF("domain", API_FIELD_OBJECT, 0, .object = &domain_ref_schema));
+REF_SCHEMA(password_method_schema,
+           API_FIELD_DEF("user", API_FIELD_OBJECT, API_FIELD_REQUIRED, .object = &user_ref_schema));
+REF_SCHEMA(token_method_schema, STR_FIELD("id", API_FIELD_REQUIRED, TOKEN_STR_MAX));
+static const struct api_field method_name = API_FIELD_DEF("", API_FIELD_STRING, 0, .max = 64);
+REF_SCHEMA(identity_schema,
+           API_FIELD_DEF("methods", API_FIELD_ARRAY, API_FIELD_REQUIRED, .max = 8,
+                         .items = &method_name),
+           API_FIELD_DEF("password", API_FIELD_OBJECT, 0, .object = &password_method_schema),
+           API_FIELD_DEF("token", API_FIELD_OBJECT, 0, .object = &token_method_schema));
+REF_SCHEMA(scope_schema,
+           API_FIELD_DEF("project", API_FIELD_OBJECT, 0, .object = &project_ref_schema));
+
+static const struct api_field auth_fields[] = {
+    API_FIELD_DEF("identity", API_FIELD_OBJECT, API_FIELD_REQUIRED, .object = &identity_schema),
+    API_FIELD_DEF("scope", API_FIELD_OBJECT, 0, .object = &scope_schema),
+};
+
+static const struct api_schema auth_schema = {
+    .name = "auth",
+    .fields = auth_fields,
+    .nfields = ARRAY_SIZE(auth_fields),
+    .additional = true,
+};
+
+static const char *
+member_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
 /* {"domain": {"id"} | {"name"}} -> the domain id. */
 static int
 resolve_domain(PGconn *conn, const json_t *owner, const char *what, char *out, size_t cap,
@@ -46,10 +92,7 @@ resolve_domain(PGconn *conn, const json_t *owner, const char *what, char *out, s
     if (!json_is_object(d))
         return err_set(err, ERR_INVALID, "Invalid input: a %s given by name needs its domain.",
                        what);
-    const char *id, *name;
-    if (keystone_str(d, "id", false, true, 64, &id, err) < 0 ||
-        keystone_str(d, "name", false, true, KEYSTONE_NAME_MAX, &name, err) < 0)
-        return -1;
+    const char *id = member_str(d, "id"), *name = member_str(d, "name");
     if (!id && !name)
         return err_set(err, ERR_INVALID, "Invalid input: the %s's domain needs an id or a name.",
                        what);
@@ -84,11 +127,8 @@ auth_password(PGconn *conn, const json_t *identity, struct token_payload *p, str
     if (!json_is_object(pw) || !json_is_object(u))
         return err_set(err, ERR_INVALID,
                        "Invalid input: the password method needs 'password': {'user': {...}}.");
-    const char *id, *name, *password;
-    if (keystone_str(u, "id", false, true, 64, &id, err) < 0 ||
-        keystone_str(u, "name", false, true, KEYSTONE_NAME_MAX, &name, err) < 0 ||
-        keystone_str(u, "password", true, false, KEYSTONE_PASSWORD_MAX, &password, err) < 0)
-        return -1;
+    const char *id = member_str(u, "id"), *name = member_str(u, "name");
+    const char *password = member_str(u, "password");
     if (!id && !name)
         return err_set(err, ERR_INVALID, "Invalid input: the user needs an id or a name.");
     pthread_once(&dummy_once, dummy_hash_init);
@@ -141,9 +181,7 @@ auth_token(struct api_req *req, const json_t *identity, struct token_payload *p,
     json_t *t = json_object_get(identity, "token");
     if (!json_is_object(t))
         return err_set(err, ERR_INVALID, "Invalid input: the token method needs 'token': {'id'}.");
-    const char *id;
-    if (keystone_str(t, "id", true, true, TOKEN_STR_MAX, &id, err) < 0)
-        return -1;
+    const char *id = member_str(t, "id");
     if (token_open(&req->srv->keys, id, api_now_us(), parent, err) < 0)
         return -1;
     bool revoked;
@@ -207,10 +245,7 @@ auth_scope(PGconn *conn, const json_t *auth, const struct token_payload *parent,
         json_t *proj = json_object_get(scope, "project");
         if (!json_is_object(proj))
             return err_set(err, ERR_INVALID, "Invalid input: 'scope' needs a 'project'.");
-        const char *id, *name;
-        if (keystone_str(proj, "id", false, true, 64, &id, err) < 0 ||
-            keystone_str(proj, "name", false, true, KEYSTONE_NAME_MAX, &name, err) < 0)
-            return -1;
+        const char *id = member_str(proj, "id"), *name = member_str(proj, "name");
         if (!id && !name)
             return err_set(err, ERR_INVALID, "Invalid input: the project needs an id or a name.");
         if (id) {
@@ -305,10 +340,11 @@ static int
 post_tokens(struct api_req *req, struct err *err)
 {
     json_t *body = api_req_json(req, err);
-    json_t *auth = body ? keystone_body_object(body, "auth", err) : NULL;
-    json_t *identity = auth ? keystone_body_object(auth, "identity", err) : NULL;
-    if (!identity)
+    json_t *auth = body ? api_schema_unwrap(&auth_schema, body, API_ERRORS_KEYSTONE, err) : NULL;
+    if (!auth || api_schema_validate(&auth_schema, auth, API_SCHEMA_CREATE, false,
+                                     API_ERRORS_KEYSTONE, err) < 0)
         return -1;
+    json_t *identity = json_object_get(auth, "identity");
     json_t *methods = json_object_get(identity, "methods");
     if (!json_is_array(methods) || json_array_size(methods) == 0)
         return err_set(err, ERR_INVALID,
