@@ -13,6 +13,7 @@
 #include "db.h"
 #include "log.h"
 #include "mem.h"
+#include "schema.h"
 
 struct action {
     const char *name;       /* the body's key */
@@ -84,14 +85,29 @@ state_action(struct api_req *req, const char *id, const struct action *act, cons
     return 0;
 }
 
+static const struct api_field console_fields[] = {
+    API_FIELD_DEF("length", API_FIELD_INTEGER, API_FIELD_NULLABLE | API_FIELD_INT_STRING, .min = -1,
+                  .max = 100000),
+};
+static const struct api_schema console_schema = {
+    .name = "os-getConsoleOutput", .fields = console_fields, .nfields = ARRAY_SIZE(console_fields)};
+
 static int
 console_output(struct api_req *req, const char *id, json_t *arg, struct err *err)
 {
     long long length = -1;
-    if (json_is_object(arg) && compute_int(arg, "length", -1, -1, 100000, &length, err) < 0)
-        return -1;
     if (arg && !json_is_object(arg) && !json_is_null(arg))
         return err_set(err, ERR_INVALID, "Invalid input for field/attribute os-getConsoleOutput.");
+    if (json_is_object(arg)) {
+        if (api_schema_validate(&console_schema, arg, API_SCHEMA_CREATE, false, API_ERRORS_NOVA,
+                                err) < 0)
+            return -1;
+        json_t *v = json_object_get(arg, "length");
+        if (json_is_integer(v))
+            length = json_integer_value(v);
+        else if (json_is_string(v))
+            length = strtoll(json_string_value(v), NULL, 10);
+    }
     PGconn *conn = api_req_db(req, err);
     json_t *row = conn ? compute_server_get(req, conn, id, err) : NULL;
     if (!row)
@@ -145,6 +161,14 @@ console_output(struct api_req *req, const char *id, json_t *arg, struct err *err
     return 0;
 }
 
+/* The bodies of the actions that take arguments (Nova 2.1's schemas). */
+static const char *const reboot_types[] = {"SOFT", "HARD", "soft", "hard", NULL};
+static const struct api_field reboot_fields[] = {
+    API_FIELD_DEF("type", API_FIELD_STRING, API_FIELD_REQUIRED, .enum_values = reboot_types),
+};
+static const struct api_schema reboot_schema = {
+    .name = "reboot", .fields = reboot_fields, .nfields = ARRAY_SIZE(reboot_fields)};
+
 static int
 server_action(struct api_req *req, struct err *err)
 {
@@ -161,17 +185,14 @@ server_action(struct api_req *req, struct err *err)
     if (strcmp(name, "os-getConsoleOutput") == 0)
         return console_output(req, id, arg, err);
     if (strcmp(name, "reboot") == 0) {
-        const char *type = NULL;
-        if (!json_is_object(arg) || compute_str(arg, "type", true, 8, &type, err) < 0)
+        if (!json_is_object(arg))
             return err_set(err, ERR_INVALID,
                            "Invalid input for field/attribute reboot: type "
                            "SOFT or HARD is required.");
-        bool hard = strcasecmp(type, "HARD") == 0;
-        if (!hard && strcasecmp(type, "SOFT") != 0)
-            return err_set(err, ERR_INVALID,
-                           "Invalid input for field/attribute type: '%s' is "
-                           "not one of ['SOFT', 'HARD', 'soft', 'hard']",
-                           type);
+        if (api_schema_validate(&reboot_schema, arg, API_SCHEMA_CREATE, false, API_ERRORS_NOVA,
+                                err) < 0)
+            return -1;
+        bool hard = strcasecmp(json_string_value(json_object_get(arg, "type")), "HARD") == 0;
         static const struct action reboot = {"reboot", "reboot_instance", NULL, NULL};
         return state_action(req, id, &reboot, hard ? "rebooting_hard" : "rebooting",
                             hard ? "{active,stopped,paused,suspended,error}" : "{active}",

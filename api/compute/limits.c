@@ -10,6 +10,7 @@
 #include "compute_db.h"
 #include "db.h"
 #include "mem.h"
+#include "schema.h"
 
 static const char *const quota_names[COMPUTE_QUOTA__LAST] = {
     [COMPUTE_QUOTA_INSTANCES] = "instances",
@@ -33,6 +34,34 @@ static const struct {
     {"floating_ips", -1},
     {"security_groups", -1},
     {"security_group_rules", -1},
+};
+
+/* A quota set's body: every counted and fixed quota, -1 for unlimited, as a
+ * JSON integer or a decimal string (Nova); "force" is accepted and ignored. */
+#define QUOTA_FIELD(n)                                                                             \
+    API_FIELD_DEF(n, API_FIELD_INTEGER, API_FIELD_INT_STRING, .min = -1, .max = 0x7FFFFFFF)
+static const struct api_field quota_set_fields[] = {
+    QUOTA_FIELD("instances"),
+    QUOTA_FIELD("cores"),
+    QUOTA_FIELD("ram"),
+    QUOTA_FIELD("key_pairs"),
+    QUOTA_FIELD("metadata_items"),
+    QUOTA_FIELD("server_groups"),
+    QUOTA_FIELD("server_group_members"),
+    QUOTA_FIELD("injected_files"),
+    QUOTA_FIELD("injected_file_content_bytes"),
+    QUOTA_FIELD("injected_file_path_bytes"),
+    QUOTA_FIELD("fixed_ips"),
+    QUOTA_FIELD("floating_ips"),
+    QUOTA_FIELD("security_groups"),
+    QUOTA_FIELD("security_group_rules"),
+    API_FIELD_DEF("force", API_FIELD_BOOLEAN, API_FIELD_INT_STRING),
+};
+
+static const struct api_schema quota_set_schema = {
+    .name = "quota_set",
+    .fields = quota_set_fields,
+    .nfields = ARRAY_SIZE(quota_set_fields),
 };
 
 const char *
@@ -254,32 +283,18 @@ update_quota(struct api_req *req, struct err *err)
         return -1;
     if (strlen(project) > 64)
         return err_set(err, ERR_INVALID, "Invalid project id.");
-    const char *key;
-    json_t *value;
+    if (api_schema_validate(&quota_set_schema, qs, API_SCHEMA_UPDATE, req->ctx.is_admin,
+                            API_ERRORS_NOVA, err) < 0)
+        return -1;
     long long vals[COMPUTE_QUOTA__LAST];
     bool set[COMPUTE_QUOTA__LAST] = {false};
-    json_object_foreach (qs, key, value) {
-        if (strcmp(key, "force") == 0)
+    for (int q = 0; q < COMPUTE_QUOTA__LAST; q++) {
+        json_t *v = json_object_get(qs, quota_names[q]);
+        if (!v)
             continue;
-        int found = -1;
-        for (int q = 0; q < COMPUTE_QUOTA__LAST; q++)
-            if (strcmp(key, quota_names[q]) == 0)
-                found = q;
-        bool fixed = false;
-        for (size_t i = 0; i < ARRAY_SIZE(fixed_quotas); i++)
-            fixed |= strcmp(key, fixed_quotas[i].name) == 0;
-        if (found < 0 && !fixed)
-            return err_set(err, ERR_INVALID,
-                           "Invalid input for field/attribute quota_set. Additional properties "
-                           "are not allowed ('%.64s' was unexpected)",
-                           key);
-        long long v;
-        if (compute_int(qs, key, 0, -1, 0x7FFFFFFF, &v, err) < 0)
-            return -1;
-        if (found >= 0) {
-            vals[found] = v;
-            set[found] = true;
-        }
+        vals[q] =
+            json_is_integer(v) ? json_integer_value(v) : strtoll(json_string_value(v), NULL, 10);
+        set[q] = true;
     }
     PGconn *conn = api_req_db(req, err);
     if (!conn || db_begin(conn, err) < 0)

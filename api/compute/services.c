@@ -10,6 +10,7 @@
 #include "compute_db.h"
 #include "db.h"
 #include "mem.h"
+#include "schema.h"
 
 #define SERVICE_BINARY "nova-compute"
 
@@ -55,6 +56,16 @@ out:
     return 0;
 }
 
+/* PUT /os-services/enable|disable and disable-log-reason (Nova 2.1 bodies) */
+#define SERVICE_STR(n) API_FIELD_DEF(n, API_FIELD_STRING, API_FIELD_REQUIRED, .min = 1, .max = 255)
+static const struct api_field status_fields[] = {SERVICE_STR("host"), SERVICE_STR("binary")};
+static const struct api_field disable_log_fields[] = {SERVICE_STR("host"), SERVICE_STR("binary"),
+                                                      SERVICE_STR("disabled_reason")};
+static const struct api_schema status_schema = {
+    .name = "service", .fields = status_fields, .nfields = ARRAY_SIZE(status_fields)};
+static const struct api_schema disable_log_schema = {
+    .name = "service", .fields = disable_log_fields, .nfields = ARRAY_SIZE(disable_log_fields)};
+
 static int
 set_status(struct api_req *req, bool enable, bool with_reason, struct err *err)
 {
@@ -64,11 +75,13 @@ set_status(struct api_req *req, bool enable, bool with_reason, struct err *err)
     json_t *body = api_req_json(req, err);
     if (!body)
         return -1;
-    const char *host, *binary, *reason = NULL;
-    if (compute_str(body, "host", true, 255, &host, err) < 0 ||
-        compute_str(body, "binary", true, 255, &binary, err) < 0 ||
-        (with_reason && compute_str(body, "disabled_reason", true, 255, &reason, err) < 0))
+    const struct api_schema *schema = with_reason ? &disable_log_schema : &status_schema;
+    if (api_schema_validate(schema, body, API_SCHEMA_CREATE, req->ctx.is_admin, API_ERRORS_NOVA,
+                            err) < 0)
         return -1;
+    const char *host = json_string_value(json_object_get(body, "host"));
+    const char *binary = json_string_value(json_object_get(body, "binary"));
+    const char *reason = json_string_value(json_object_get(body, "disabled_reason"));
     if (strcmp(binary, SERVICE_BINARY) != 0)
         return err_set(err, ERR_NOT_FOUND, "Service %s on host %s not found.", binary, host);
     PGconn *conn = api_req_db(req, err);
