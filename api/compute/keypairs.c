@@ -208,7 +208,8 @@ static const struct api_field keypair_fields[] = {
     API_FIELD_DEF("name", API_FIELD_STRING, API_FIELD_REQUIRED | API_FIELD_SORT, .min = 1,
                   .max = 255, .pattern = "^[a-zA-Z0-9_ -]+$"),
     API_FIELD_DEF("type", API_FIELD_STRING, API_FIELD_NULLABLE, .enum_values = keypair_types),
-    API_FIELD_DEF("public_key", API_FIELD_STRING, API_FIELD_NULLABLE, .max = KEYPAIR_PUBLIC_MAX),
+    API_FIELD_DEF("public_key", API_FIELD_STRING, API_FIELD_NULLABLE | API_FIELD_MULTILINE,
+                  .max = KEYPAIR_PUBLIC_MAX),
 };
 
 static const struct api_schema keypair_schema = {

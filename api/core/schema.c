@@ -95,8 +95,17 @@ clip_append(char *out, size_t size, const char *s, size_t n, size_t max_bytes)
 /* What is wrong with a string's bytes: NULL when it is valid UTF-8 without
  * NUL or control characters (tab allowed); *@chars is its length in
  * characters. */
+static const char *text_problem_lines(const char *s, size_t n, size_t *chars, bool lines);
+
 static const char *
 text_problem(const char *s, size_t n, size_t *chars)
+{
+    return text_problem_lines(s, n, chars, false);
+}
+
+/* text_problem(), with line breaks allowed when @lines (API_FIELD_MULTILINE). */
+static const char *
+text_problem_lines(const char *s, size_t n, size_t *chars, bool lines)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t count = 0;
@@ -107,7 +116,7 @@ text_problem(const char *s, size_t n, size_t *chars)
             return "is not valid UTF-8";
         if (cp == 0)
             return "contains a NUL character";
-        if (cp < 0x20 && cp != '\t')
+        if (cp < 0x20 && cp != '\t' && !(lines && (cp == '\n' || cp == '\r')))
             return "holds control characters";
         i += adv;
         count++;
@@ -557,7 +566,7 @@ check_string(struct vctx *c, const struct api_field *f, const json_t *v)
 {
     const char *s = json_string_value(v);
     size_t n = json_string_length(v), chars = 0;
-    const char *bad = text_problem(s, n, &chars);
+    const char *bad = text_problem_lines(s, n, &chars, f->flags & API_FIELD_MULTILINE);
     if (bad)
         return fail(c, F_TEXT, f, v, bad);
     if (f->max > 0 && (long long)chars > f->max)

@@ -47,6 +47,7 @@ enum api_field_flags {
     API_FIELD_NONEMPTY = 1 << 8,       /* a string must not be empty (or all blanks) */
     API_FIELD_NO_EDGE_BLANKS = 1 << 9, /* no leading or trailing spaces (Nova names) */
     API_FIELD_HIDDEN = 1 << 10,        /* stored and accepted, never rendered (passwords) */
+    API_FIELD_MULTILINE = 1 << 11,     /* a string may hold line breaks (a key file's text) */
 };
 
 struct api_field {
