@@ -10,6 +10,7 @@
 #include "keystone.h"
 #include "log.h"
 #include "mem.h"
+#include "policy.h"
 #include "server.h"
 
 #ifndef NUBE_MIGRATIONS_DIR
@@ -84,7 +85,8 @@ api_config_load(const struct config *cfg, struct api_config *c, struct err *err)
         get_long(cfg, "api", "max_body_size", 1024 * 1024, 1024, 1L << 30, &c->max_body_size, err) <
             0 ||
         get_long(cfg, "api", "connection_timeout", 75, 60, 3600, &c->connection_timeout, err) < 0 ||
-        get_long(cfg, "api", "shutdown_timeout", 30, 0, 3600, &c->shutdown_timeout, err) < 0)
+        get_long(cfg, "api", "shutdown_timeout", 30, 0, 3600, &c->shutdown_timeout, err) < 0 ||
+        get_str(cfg, "api", "policy_file", "", c->policy_file, sizeof(c->policy_file), err) < 0)
         return -1;
     /* [api] listen = HOST:PORT (or [V6]:PORT) is a shorthand for host + port */
     const char *listen = config_get(cfg, "api", "listen", NULL);
@@ -169,6 +171,8 @@ api_server_init(struct api_server *srv, const struct api_config *cfg, struct err
 {
     memset(srv, 0, sizeof(*srv));
     srv->cfg = *cfg;
+    if (policy_load(cfg->policy_file, err) < 0)
+        return -1;
     if (token_keys_load(cfg->key_dir, &srv->keys, err) < 0)
         return err_prefix(err, "loading token keys");
     srv->db = db_pool_new(cfg->connection, (int)cfg->db_pool_size, err);

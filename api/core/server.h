@@ -24,6 +24,7 @@ struct api_config {
     long max_body_size;
     long connection_timeout; /* seconds an idle keep-alive connection is held */
     long shutdown_timeout;   /* seconds to wait for in-flight requests */
+    char policy_file[1024];  /* [api] policy_file: rule overrides (JSON), "" for none */
     char connection[1024];   /* libpq conninfo */
     long db_pool_size;
     char migrations_dir[1024];
