@@ -161,7 +161,7 @@ static int
 create_flavor(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-flavor-manage:create", err) < 0)
+        compute_authorize(req, "os_compute_api:os-flavor-manage:create", err) < 0)
         return -1;
     json_t *f = compute_body(req, "flavor", err);
     if (!f)
@@ -238,7 +238,7 @@ static int
 delete_flavor(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-flavor-manage:delete", err) < 0)
+        compute_authorize(req, "os_compute_api:os-flavor-manage:delete", err) < 0)
         return -1;
     const char *id = api_req_param(req, "flavor_id");
     PGconn *conn = api_req_db(req, err);
@@ -278,7 +278,8 @@ specs_of(PGconn *conn, const char *id, struct err *err)
 static int
 list_specs(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-flavor-extra-specs:index", err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
     const char *id = api_req_param(req, "flavor_id");
@@ -352,7 +353,7 @@ static int
 create_specs(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-flavor-extra-specs:create", err) < 0)
+        compute_authorize(req, "os_compute_api:os-flavor-extra-specs:create", err) < 0)
         return -1;
     json_t *specs = compute_body(req, "extra_specs", err);
     const char *id = api_req_param(req, "flavor_id");
@@ -370,7 +371,8 @@ create_specs(struct api_req *req, struct err *err)
 static int
 show_spec(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-flavor-extra-specs:show", err) < 0)
         return -1;
     const char *id = api_req_param(req, "flavor_id"), *key = api_req_param(req, "key");
     PGconn *conn = api_req_db(req, err);
@@ -393,7 +395,7 @@ static int
 update_spec(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-flavor-extra-specs:update", err) < 0)
+        compute_authorize(req, "os_compute_api:os-flavor-extra-specs:update", err) < 0)
         return -1;
     const char *id = api_req_param(req, "flavor_id"), *key = api_req_param(req, "key");
     json_t *body = api_req_json(req, err);
@@ -416,7 +418,7 @@ static int
 delete_spec(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-flavor-extra-specs:delete", err) < 0)
+        compute_authorize(req, "os_compute_api:os-flavor-extra-specs:delete", err) < 0)
         return -1;
     const char *id = api_req_param(req, "flavor_id"), *key = api_req_param(req, "key");
     PGconn *conn = api_req_db(req, err);

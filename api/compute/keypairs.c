@@ -145,7 +145,8 @@ keypair_name_valid(const char *s)
 static int
 list_keypairs(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-keypairs:index", err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
     if (!conn)
@@ -169,7 +170,8 @@ list_keypairs(struct api_req *req, struct err *err)
 static int
 show_keypair(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-keypairs:show", err) < 0)
         return -1;
     const char *name = api_req_param(req, "name");
     PGconn *conn = api_req_db(req, err);
@@ -194,7 +196,8 @@ show_keypair(struct api_req *req, struct err *err)
 static int
 create_keypair(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-keypairs:create", err) < 0)
         return -1;
     json_t *kp = compute_body(req, "keypair", err);
     if (!kp)
@@ -297,7 +300,8 @@ cleanup:
 static int
 delete_keypair(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-keypairs:delete", err) < 0)
         return -1;
     const char *name = api_req_param(req, "name");
     PGconn *conn = api_req_db(req, err);

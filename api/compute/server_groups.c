@@ -28,7 +28,8 @@ group_json(const json_t *row)
 static int
 list_groups(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-server-groups:index", err) < 0)
         return -1;
     int all;
     if (compute_query_bool(req, "all_projects", &all, err) < 0)
@@ -36,7 +37,10 @@ list_groups(struct api_req *req, struct err *err)
     PGconn *conn = api_req_db(req, err);
     if (!conn)
         return -1;
-    const char *p[] = {req->ctx.project_id, compute_is_admin(req) && all == 1 ? "t" : "f"};
+    const char *p[] = {
+        req->ctx.project_id,
+        all == 1 && compute_may(req, "os_compute_api:os-server-groups:index:all_projects") ? "t"
+                                                                                           : "f"};
     json_t *rows = db_query_json(
         conn, GROUP_SQL "WHERE $2 = 't' OR g.project_id = $1 ORDER BY g.created_at", 2, p, err);
     if (!rows)
@@ -67,7 +71,8 @@ group_get(struct api_req *req, PGconn *conn, const char *id, struct err *err)
 static int
 show_group(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-server-groups:show", err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
     json_t *row = conn ? group_get(req, conn, api_req_param(req, "group_id"), err) : NULL;
@@ -81,7 +86,8 @@ show_group(struct api_req *req, struct err *err)
 static int
 create_group(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-server-groups:create", err) < 0)
         return -1;
     const char *project = compute_project(req, err);
     json_t *g = project ? compute_body(req, "server_group", err) : NULL;
@@ -147,7 +153,8 @@ rollback:
 static int
 delete_group(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-server-groups:delete", err) < 0)
         return -1;
     const char *id = api_req_param(req, "group_id");
     PGconn *conn = api_req_db(req, err);

@@ -15,6 +15,8 @@
 static int
 list_projects(struct api_req *req, struct err *err)
 {
+    if (policy_check(&req->ctx, "identity:list_projects", NULL, err) < 0)
+        return -1;
     int enabled;
     if (keystone_query_bool(req, "enabled", &enabled, err) < 0)
         return -1;

@@ -14,6 +14,8 @@
 static int
 list_users(struct api_req *req, struct err *err)
 {
+    if (policy_check(&req->ctx, "identity:list_users", NULL, err) < 0)
+        return -1;
     int enabled;
     if (keystone_query_bool(req, "enabled", &enabled, err) < 0)
         return -1;
