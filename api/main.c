@@ -1,7 +1,8 @@
 /* cloud-api: the OpenStack-compatible API server.
  *   cloud-api [serve] --config FILE
  *   cloud-api bootstrap --config FILE --admin-password P   (or $NUBE_ADMIN_PASSWORD)
- *   cloud-api rotate-keys --config FILE [--keep N] */
+ *   cloud-api rotate-keys --config FILE [--keep N]
+ *   cloud-api policy-dump --config FILE */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "events.h"
 #include "daemon.h"
 #include "log.h"
+#include "policy.h"
 #include "server.h"
 
 static void
@@ -20,6 +22,7 @@ usage(FILE *f)
     fprintf(f, "usage: cloud-api [serve] --config FILE\n"
                "       cloud-api bootstrap --config FILE --admin-password PASSWORD\n"
                "       cloud-api rotate-keys --config FILE [--keep N]\n"
+               "       cloud-api policy-dump --config FILE\n"
                "The admin password may also come from $NUBE_ADMIN_PASSWORD.\n");
 }
 
@@ -123,6 +126,15 @@ main(int argc, char **argv)
             rc = 0;
         } else {
             log_error("rotate-keys: %s", err.msg);
+        }
+    } else if (strcmp(cmd, "policy-dump") == 0) {
+        /* the effective policy: the defaults with [api] policy_file applied */
+        if (policy_load(cfg.policy_file, &err) == 0) {
+            json_t *dump = policy_dump();
+            rc = json_dumpf(dump, stdout, JSON_INDENT(2)) == 0 && puts("") >= 0 ? 0 : 1;
+            json_decref(dump);
+        } else {
+            log_error("policy-dump: %s", err.msg);
         }
     } else {
         usage(stderr);

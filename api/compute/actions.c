@@ -31,6 +31,31 @@ static const struct action actions[] = {
     {"resume", "resume_instance", "resuming", "{suspended}"},
 };
 
+/* Nova's policy action of each server action */
+static const struct {
+    const char *name;
+    const char *policy;
+} action_policies[] = {
+    {"os-stop", "os_compute_api:servers:stop"},
+    {"os-start", "os_compute_api:servers:start"},
+    {"reboot", "os_compute_api:servers:reboot"},
+    {"pause", "os_compute_api:os-pause-server:pause"},
+    {"unpause", "os_compute_api:os-pause-server:unpause"},
+    {"suspend", "os_compute_api:os-suspend-server:suspend"},
+    {"resume", "os_compute_api:os-suspend-server:resume"},
+    {"os-getConsoleOutput", "os_compute_api:os-console-output"},
+};
+
+/* An unknown action is checked as a show: the answer (400) tells the server exists. */
+static const char *
+action_policy(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(action_policies); i++)
+        if (strcmp(action_policies[i].name, name) == 0)
+            return action_policies[i].policy;
+    return "os_compute_api:servers:show";
+}
+
 static int
 state_action(struct api_req *req, const char *id, const struct action *act, const char *task,
              const char *allowed, const char *reboot_type, struct err *err)
@@ -172,7 +197,7 @@ static const struct api_schema reboot_schema = {
 static int
 server_action(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
+    if (compute_begin(req, err) < 0)
         return -1;
     const char *id = api_req_param(req, "server_id");
     json_t *body = api_req_json(req, err);
@@ -181,6 +206,8 @@ server_action(struct api_req *req, struct err *err)
     if (json_object_size(body) != 1)
         return err_set(err, ERR_INVALID, "There is no such action, or more than one was given.");
     const char *name = json_object_iter_key(json_object_iter(body));
+    if (compute_authorize(req, action_policy(name), err) < 0)
+        return -1;
     json_t *arg = json_object_get(body, name);
     if (strcmp(name, "os-getConsoleOutput") == 0)
         return console_output(req, id, arg, err);

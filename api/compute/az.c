@@ -14,8 +14,10 @@ list_az(struct api_req *req, struct err *err)
 {
     bool detail = req->match.route->arg != 0;
     if (compute_begin(req, err) < 0 ||
-        (detail &&
-         compute_require_admin(req, "os_compute_api:os-availability-zone:detail", err) < 0))
+        compute_authorize(req,
+                          detail ? "os_compute_api:os-availability-zone:detail"
+                                 : "os_compute_api:os-availability-zone:list",
+                          err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
     if (!conn)

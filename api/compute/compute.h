@@ -53,9 +53,18 @@ int compute_query_bool(struct api_req *req, const char *name, int *out, struct e
 
 /* Is the caller the cloud admin? */
 bool compute_is_admin(const struct api_req *req);
-/* 403 unless the caller is the cloud admin. */
+/* 403 (Nova's "Policy doesn't allow X to be performed.") unless the policy
+ * rule of @action (an upstream name, "os_compute_api:servers:create") allows
+ * the caller on a target of its own project and user. */
+int compute_authorize(struct api_req *req, const char *action, struct err *err);
+/* Whether @action is allowed so (for a variant such as all_projects). */
+bool compute_may(struct api_req *req, const char *action);
+/* The same on a target of project @project_id (os-quota-sets/{project_id}). */
+int compute_authorize_project(struct api_req *req, const char *action, const char *project_id,
+                              struct err *err);
+/* Older names, kept for code not yet moved: compute_authorize(@action), and
+ * compute_authorize("project:write"). New code names its action. */
 int compute_require_admin(struct api_req *req, const char *action, struct err *err);
-/* 403 unless the caller may write in its own project (member or admin). */
 int compute_require_member(struct api_req *req, struct err *err);
 
 /* "{public_url}/compute/v2.1/<path>" and the bookmark "{public_url}/compute/<path>". */

@@ -180,7 +180,8 @@ specs_of(PGconn *conn, const char *id, struct err *err)
 static int
 list_specs(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-flavor-extra-specs:index", err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
     const char *id = api_req_param(req, "flavor_id");
@@ -254,7 +255,7 @@ static int
 create_specs(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-flavor-extra-specs:create", err) < 0)
+        compute_authorize(req, "os_compute_api:os-flavor-extra-specs:create", err) < 0)
         return -1;
     json_t *specs = compute_body(req, "extra_specs", err);
     const char *id = api_req_param(req, "flavor_id");
@@ -272,7 +273,8 @@ create_specs(struct api_req *req, struct err *err)
 static int
 show_spec(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-flavor-extra-specs:show", err) < 0)
         return -1;
     const char *id = api_req_param(req, "flavor_id"), *key = api_req_param(req, "key");
     PGconn *conn = api_req_db(req, err);
@@ -295,7 +297,7 @@ static int
 update_spec(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-flavor-extra-specs:update", err) < 0)
+        compute_authorize(req, "os_compute_api:os-flavor-extra-specs:update", err) < 0)
         return -1;
     const char *id = api_req_param(req, "flavor_id"), *key = api_req_param(req, "key");
     json_t *body = api_req_json(req, err);
@@ -318,7 +320,7 @@ static int
 delete_spec(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-flavor-extra-specs:delete", err) < 0)
+        compute_authorize(req, "os_compute_api:os-flavor-extra-specs:delete", err) < 0)
         return -1;
     const char *id = api_req_param(req, "flavor_id"), *key = api_req_param(req, "key");
     PGconn *conn = api_req_db(req, err);

@@ -71,7 +71,10 @@ list_hypervisors(struct api_req *req, struct err *err)
 {
     bool detail = req->match.route->arg != 0;
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-hypervisors:list", err) < 0)
+        compute_authorize(req,
+                          detail ? "os_compute_api:os-hypervisors:list-detail"
+                                 : "os_compute_api:os-hypervisors:list",
+                          err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
     json_t *rows = conn ? hv_rows(req, conn, "true", NULL, err) : NULL;
@@ -108,7 +111,7 @@ static int
 show_hypervisor(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-hypervisors:show", err) < 0)
+        compute_authorize(req, "os_compute_api:os-hypervisors:show", err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
     json_t *row = conn ? hv_one(req, conn, err) : NULL;
@@ -123,7 +126,7 @@ static int
 hypervisor_uptime(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-hypervisors:uptime", err) < 0)
+        compute_authorize(req, "os_compute_api:os-hypervisors:uptime", err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
     json_t *row = conn ? hv_one(req, conn, err) : NULL;
@@ -155,7 +158,7 @@ static int
 hypervisor_statistics(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-hypervisors:statistics", err) < 0)
+        compute_authorize(req, "os_compute_api:os-hypervisors:statistics", err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
     if (!conn)
@@ -183,7 +186,10 @@ search_hypervisors(struct api_req *req, struct err *err)
 {
     bool servers = req->match.route->arg != 0;
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-hypervisors:search", err) < 0)
+        compute_authorize(req,
+                          servers ? "os_compute_api:os-hypervisors:servers"
+                                  : "os_compute_api:os-hypervisors:search",
+                          err) < 0)
         return -1;
     const char *pattern = api_req_param(req, "hostname");
     PGconn *conn = api_req_db(req, err);
@@ -230,7 +236,7 @@ static int
 list_aggregates(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-aggregates:index", err) < 0)
+        compute_authorize(req, "os_compute_api:os-aggregates:index", err) < 0)
         return -1;
     api_reply_json(req, 200, json_pack("{s:[]}", "aggregates"));
     return 0;

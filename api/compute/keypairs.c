@@ -223,7 +223,8 @@ static const struct api_schema keypair_schema = {
 static int
 create_keypair(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-keypairs:create", err) < 0)
         return -1;
     json_t *body = api_req_json(req, err);
     json_t *kp = body ? api_schema_unwrap(&keypair_schema, body, API_ERRORS_NOVA, err) : NULL;

@@ -156,14 +156,14 @@ usage_of(struct api_req *req, PGconn *conn, const char *project, long long out[]
 static int
 get_limits(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 || compute_authorize(req, "os_compute_api:limits", err) < 0)
         return -1;
     const char *project = compute_project(req, err);
     const char *tenant = api_req_query(req, "tenant_id");
     if (!project)
         return -1;
     if (tenant && strcmp(tenant, project) != 0) {
-        if (compute_require_admin(req, "os_compute_api:limits:other_project", err) < 0)
+        if (compute_authorize(req, "os_compute_api:limits:other_project", err) < 0)
             return -1;
         project = tenant;
     }
@@ -191,15 +191,11 @@ get_limits(struct api_req *req, struct err *err)
 
 /* The project of an os-quota-sets path, checked: admins any, others their own. */
 static const char *
-quota_project(struct api_req *req, struct err *err)
+quota_project(struct api_req *req, const char *action, struct err *err)
 {
     const char *p = api_req_param(req, "project_id");
-    if (!compute_is_admin(req) && strcmp(p, req->ctx.project_id) != 0) {
-        err_set(err, ERR_FORBIDDEN,
-                "Policy doesn't allow os_compute_api:os-quota-sets:show to be "
-                "performed.");
+    if (compute_authorize_project(req, action, p, err) < 0)
         return NULL;
-    }
     if (strlen(p) > 64) {
         err_set(err, ERR_INVALID, "Invalid project id.");
         return NULL;
@@ -234,7 +230,7 @@ show_quota(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0)
         return -1;
-    const char *project = quota_project(req, err);
+    const char *project = quota_project(req, "os_compute_api:os-quota-sets:show", err);
     PGconn *conn = project ? api_req_db(req, err) : NULL;
     long long lim[COMPUTE_QUOTA__LAST];
     if (!conn || limits_of(req, conn, project, lim, err) < 0)
@@ -248,7 +244,7 @@ show_quota_detail(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0)
         return -1;
-    const char *project = quota_project(req, err);
+    const char *project = quota_project(req, "os_compute_api:os-quota-sets:detail", err);
     PGconn *conn = project ? api_req_db(req, err) : NULL;
     long long lim[COMPUTE_QUOTA__LAST], used[COMPUTE_QUOTA__LAST];
     if (!conn || limits_of(req, conn, project, lim, err) < 0 ||
@@ -261,7 +257,8 @@ show_quota_detail(struct api_req *req, struct err *err)
 static int
 show_quota_defaults(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:os-quota-sets:defaults", err) < 0)
         return -1;
     const char *project = api_req_param(req, "project_id");
     long long lim[COMPUTE_QUOTA__LAST];
@@ -275,7 +272,7 @@ static int
 update_quota(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-quota-sets:update", err) < 0)
+        compute_authorize(req, "os_compute_api:os-quota-sets:update", err) < 0)
         return -1;
     const char *project = api_req_param(req, "project_id");
     json_t *qs = compute_body(req, "quota_set", err);
@@ -327,7 +324,7 @@ static int
 delete_quota(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-quota-sets:delete", err) < 0)
+        compute_authorize(req, "os_compute_api:os-quota-sets:delete", err) < 0)
         return -1;
     const char *project = api_req_param(req, "project_id");
     PGconn *conn = api_req_db(req, err);

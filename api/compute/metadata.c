@@ -73,7 +73,8 @@ store(struct api_req *req, PGconn *conn, json_t *meta, struct err *err)
 static int
 list_meta(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:server-metadata:index", err) < 0)
         return -1;
     PGconn *conn;
     json_t *meta;
@@ -87,7 +88,11 @@ static int
 set_meta(struct api_req *req, struct err *err)
 {
     bool replace = req->match.route->arg != 0;
-    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req,
+                          replace ? "os_compute_api:server-metadata:update_all"
+                                  : "os_compute_api:server-metadata:create",
+                          err) < 0)
         return -1;
     json_t *in = compute_body(req, "metadata", err);
     if (!in)
@@ -113,7 +118,8 @@ set_meta(struct api_req *req, struct err *err)
 static int
 show_meta_item(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:server-metadata:show", err) < 0)
         return -1;
     PGconn *conn;
     json_t *meta;
@@ -133,7 +139,8 @@ show_meta_item(struct api_req *req, struct err *err)
 static int
 set_meta_item(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:server-metadata:update", err) < 0)
         return -1;
     const char *key = api_req_param(req, "key");
     json_t *in = compute_body(req, "meta", err);
@@ -160,7 +167,8 @@ set_meta_item(struct api_req *req, struct err *err)
 static int
 delete_meta_item(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:server-metadata:delete", err) < 0)
         return -1;
     PGconn *conn;
     json_t *meta;

@@ -39,7 +39,10 @@ group_scope(struct api_req *req, struct db_sql *where, struct err *err)
     if (compute_query_bool(req, "all_projects", &all, err) < 0)
         return -1;
     bool one = api_req_param(req, "group_id") != NULL;
-    if (!compute_is_admin(req) || (!one && all != 1))
+    bool everyone =
+        one ? compute_is_admin(req)
+            : all == 1 && compute_may(req, "os_compute_api:os-server-groups:index:all_projects");
+    if (!everyone)
         db_sql_add1(where, " AND g.project_id = $?", req->ctx.project_id);
     return 0;
 }

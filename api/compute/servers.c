@@ -210,7 +210,10 @@ static int
 list_servers(struct api_req *req, struct err *err)
 {
     bool detail = req->match.route->arg != 0;
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req,
+                          detail ? "os_compute_api:servers:detail" : "os_compute_api:servers:index",
+                          err) < 0)
         return -1;
     long long limit;
     int all_tenants;
@@ -317,7 +320,8 @@ list_servers(struct api_req *req, struct err *err)
 static int
 show_server(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:servers:show", err) < 0)
         return -1;
     const char *id = api_req_param(req, "server_id");
     if (!id_is_uuid(id))
@@ -329,7 +333,8 @@ show_server(struct api_req *req, struct err *err)
 static int
 update_server(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:servers:update", err) < 0)
         return -1;
     json_t *s = compute_body(req, "server", err);
     if (!s)
@@ -562,7 +567,8 @@ server_fail(PGconn *conn, const char *id, const char *msg)
 static int
 create_server(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:servers:create", err) < 0)
         return -1;
     const char *project = compute_project(req, err);
     struct create_args a;
@@ -828,7 +834,8 @@ cleanup:
 static int
 delete_server(struct api_req *req, struct err *err)
 {
-    if (compute_begin(req, err) < 0 || compute_require_member(req, err) < 0)
+    if (compute_begin(req, err) < 0 ||
+        compute_authorize(req, "os_compute_api:servers:delete", err) < 0)
         return -1;
     const char *id = api_req_param(req, "server_id");
     PGconn *conn = api_req_db(req, err);

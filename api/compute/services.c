@@ -18,7 +18,7 @@ static int
 list_services(struct api_req *req, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-services:list", err) < 0)
+        compute_authorize(req, "os_compute_api:os-services:list", err) < 0)
         return -1;
     const char *host = api_req_query(req, "host");
     const char *binary = api_req_query(req, "binary");
@@ -70,7 +70,7 @@ static int
 set_status(struct api_req *req, bool enable, bool with_reason, struct err *err)
 {
     if (compute_begin(req, err) < 0 ||
-        compute_require_admin(req, "os_compute_api:os-services:update", err) < 0)
+        compute_authorize(req, "os_compute_api:os-services:update", err) < 0)
         return -1;
     json_t *body = api_req_json(req, err);
     if (!body)

@@ -210,22 +210,41 @@ compute_is_admin(const struct api_req *req)
 }
 
 int
+compute_authorize_project(struct api_req *req, const char *action, const char *project_id,
+                          struct err *err)
+{
+    struct policy_target t = {.project_id = project_id, .user_id = req->ctx.user_id};
+    if (policy_check(&req->ctx, action, &t, err) < 0) {
+        if (err->code == ERR_FORBIDDEN) /* Nova's wording */
+            err_set(err, ERR_FORBIDDEN, "Policy doesn't allow %s to be performed.", action);
+        return -1;
+    }
+    return 0;
+}
+
+bool
+compute_may(struct api_req *req, const char *action)
+{
+    struct policy_target t = {.project_id = req->ctx.project_id, .user_id = req->ctx.user_id};
+    return policy_allows(&req->ctx, action, &t);
+}
+
+int
+compute_authorize(struct api_req *req, const char *action, struct err *err)
+{
+    return compute_authorize_project(req, action, req->ctx.project_id, err);
+}
+
+int
 compute_require_admin(struct api_req *req, const char *action, struct err *err)
 {
-    if (req->ctx.is_admin)
-        return 0;
-    return err_set(err, ERR_FORBIDDEN, "Policy doesn't allow %s to be performed.", action);
+    return compute_authorize(req, action, err);
 }
 
 int
 compute_require_member(struct api_req *req, struct err *err)
 {
-    struct policy_target t = {.project_id = req->ctx.project_id};
-    if (policy_allows(&req->ctx, "project:write", &t))
-        return 0;
-    return err_set(err, ERR_FORBIDDEN,
-                   "Policy doesn't allow this action: the token's role is "
-                   "read-only.");
+    return compute_authorize(req, "project:write", err);
 }
 
 const char *

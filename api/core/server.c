@@ -11,6 +11,7 @@
 #include "keystone.h"
 #include "log.h"
 #include "mem.h"
+#include "policy.h"
 #include "server.h"
 
 #ifndef NUBE_MIGRATIONS_DIR
@@ -196,6 +197,8 @@ api_server_init(struct api_server *srv, const struct api_config *cfg, struct err
 {
     memset(srv, 0, sizeof(*srv));
     srv->cfg = *cfg;
+    if (policy_load(cfg->policy_file, err) < 0)
+        return -1;
     if (token_keys_load(cfg->key_dir, &srv->keys, err) < 0)
         return err_prefix(err, "loading token keys");
     srv->db = db_pool_new(cfg->connection, (int)cfg->db_pool_size, err);

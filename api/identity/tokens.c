@@ -415,7 +415,9 @@ open_subject(struct api_req *req, struct token_payload *p, const char **subject,
     if (revoked)
         return err_set(err, ERR_NOT_FOUND, "Could not find token: it has been revoked.");
     struct policy_target target = {.user_id = p->user_id};
-    return policy_check(&req->ctx, "identity:validate_token", &target, err);
+    bool head = req->match.route->arg != 0;
+    return policy_check(&req->ctx, head ? "identity:check_token" : "identity:validate_token",
+                        &target, err);
 }
 
 static int

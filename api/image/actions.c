@@ -12,7 +12,8 @@ static int
 change(struct api_req *req, const char *from, const char *to, struct err *err)
 {
     json_auto_t *img = image_lookup(req, err);
-    if (!img || image_check_owner(req, img, err) < 0)
+    if (!img || image_authorize(req, strcmp(to, "active") == 0 ? "reactivate" : "deactivate", img,
+                                NULL, err) < 0)
         return -1;
     const char *id = json_string_value(json_object_get(img, "id"));
     const char *status = json_string_value(json_object_get(img, "status"));

@@ -28,8 +28,15 @@ extern const struct api_route_table image_actions_routes;
 struct db_image_viewer image_viewer(const struct api_req *req);
 /* The image {image_id} of the path if the caller can see it, else 404. */
 json_t *image_lookup(struct api_req *req, struct err *err);
-/* 0 when the caller may change @image (admin, or a member of its owner
- * project; readers never write), else 403 (404 when it cannot even see it). */
+/* 0 when the policy rule of the Glance @action ("modify_image") allows the
+ * caller on @image (NULL: a new image of the caller's project), else 403.
+ * The target: project_id the owner, visibility, and member_id (@member_id,
+ * or the caller's project when it is not the owner). */
+int image_authorize(const struct api_req *req, const char *action, const json_t *image,
+                    const char *member_id, struct err *err);
+/* Whether the rule of @action allows the caller on @image (no error). */
+bool image_may(const struct api_req *req, const char *action, const json_t *image);
+/* image_authorize(req, "modify_image", image, NULL, err), for older code. */
 int image_check_owner(const struct api_req *req, const json_t *image, struct err *err);
 /* @s percent-encoded for a query value (caller frees). */
 char *image_url_encode(const char *s);

@@ -12,6 +12,7 @@
 #include "json.h"
 #include "log.h"
 #include "mem.h"
+#include "policy.h"
 #include "server.h"
 
 #define IMAGE_LIMIT_DEFAULT 25
@@ -42,18 +43,44 @@ image_lookup(struct api_req *req, struct err *err)
     return db_image_get(conn, api_req_param(req, "image_id"), &who, err);
 }
 
+/* The policy target of @image (NULL: a new image of the caller's project). */
+static struct policy_target
+image_target(const struct api_req *req, const json_t *image, const char *member_id)
+{
+    const char *owner =
+        image ? json_string_value(json_object_get(image, "owner")) : req->ctx.project_id;
+    /* the database shows an image to a project other than its owner only when
+     * it is public, community or shared with it: such a caller is its member */
+    if (!member_id && owner && strcmp(owner, req->ctx.project_id) != 0)
+        member_id = req->ctx.project_id;
+    struct policy_target t = {
+        .project_id = owner,
+        .user_id = req->ctx.user_id,
+        .member_id = member_id,
+        .visibility = image ? json_string_value(json_object_get(image, "visibility")) : NULL,
+    };
+    return t;
+}
+
+int
+image_authorize(const struct api_req *req, const char *action, const json_t *image,
+                const char *member_id, struct err *err)
+{
+    struct policy_target t = image_target(req, image, member_id);
+    return policy_check(&req->ctx, action, &t, err);
+}
+
+bool
+image_may(const struct api_req *req, const char *action, const json_t *image)
+{
+    struct policy_target t = image_target(req, image, NULL);
+    return policy_allows(&req->ctx, action, &t);
+}
+
 int
 image_check_owner(const struct api_req *req, const json_t *image, struct err *err)
 {
-    if (req->ctx.is_admin)
-        return 0;
-    const char *owner = json_string_value(json_object_get(image, "owner"));
-    if (!owner || strcmp(owner, req->ctx.project_id) != 0)
-        return err_set(err, ERR_FORBIDDEN, "You are not permitted to modify image %s.",
-                       json_string_value(json_object_get(image, "id")));
-    if (!(req->ctx.roles & API_ROLE_MEMBER))
-        return err_set(err, ERR_FORBIDDEN, "A reader may not modify images.");
-    return 0;
+    return image_authorize(req, "modify_image", image, NULL, err);
 }
 
 char *
@@ -144,6 +171,8 @@ parse_sort(struct api_req *req, struct db_image_filter *f, char *buf, size_t cap
 static int
 list_images(struct api_req *req, struct err *err)
 {
+    if (image_authorize(req, "get_images", NULL, NULL, err) < 0)
+        return -1;
     struct db_image_filter f = {0};
     char sortbuf[64];
     f.name = api_req_query(req, "name");
@@ -227,11 +256,13 @@ create_image(struct api_req *req, struct err *err)
 {
     if (!req->ctx.project_id[0])
         return err_set(err, ERR_FORBIDDEN, "Creating an image needs a project-scoped token.");
-    if (!(req->ctx.roles & (API_ROLE_MEMBER | API_ROLE_ADMIN)))
-        return err_set(err, ERR_FORBIDDEN, "A reader may not create images.");
     json_t *body = api_req_json(req, err);
-    if (!body)
+    if (!body || image_authorize(req, "add_image", NULL, NULL, err) < 0 ||
+        (json_is_string(json_object_get(body, "visibility")) &&
+         strcmp(json_string_value(json_object_get(body, "visibility")), "community") == 0 &&
+         image_authorize(req, "communitize_image", NULL, NULL, err) < 0))
         return -1;
+    bool publicize = image_may(req, "publicize_image", NULL);
     char id[ID_UUID_LEN + 1];
     const char *given = json_string_value(json_object_get(body, "id"));
     if (json_object_get(body, "id")) {
@@ -250,7 +281,7 @@ create_image(struct api_req *req, struct err *err)
     json_object_foreach (body, key, v) {
         if (strcmp(key, "id") == 0)
             continue;
-        if (image_attr_check(key, v, req->ctx.is_admin, err) < 0)
+        if (image_attr_check(key, v, publicize, err) < 0)
             return -1;
         json_object_set(img, key, v);
     }
@@ -288,11 +319,31 @@ get_image(struct api_req *req, struct err *err)
     json_t *img = image_lookup(req, err);
     if (!img)
         return -1;
+    if (image_authorize(req, "get_image", img, NULL, err) < 0) {
+        json_decref(img);
+        return -1;
+    }
     api_reply_json(req, 200, img);
     return 0;
 }
 
 /* ---- update ---- */
+
+/* Apply @ops to @img as the caller may: making it public needs
+ * publicize_image (the patch checks it through its flag), making it a
+ * community image communitize_image. */
+static int
+patch_as_caller(struct api_req *req, json_t *img, const json_t *ops, struct err *err)
+{
+    const char *v = json_string_value(json_object_get(img, "visibility"));
+    char *was = xstrdup(v ? v : "");
+    int rc = image_patch_apply(img, ops, image_may(req, "publicize_image", img), err);
+    v = json_string_value(json_object_get(img, "visibility"));
+    if (rc == 0 && v && strcmp(v, "community") == 0 && strcmp(was, "community") != 0)
+        rc = image_authorize(req, "communitize_image", img, NULL, err);
+    free(was);
+    return rc;
+}
 
 static int
 update_image(struct api_req *req, struct err *err)
@@ -314,9 +365,9 @@ update_image(struct api_req *req, struct err *err)
         return -1;
     json_t *img = NULL, *out = NULL;
     if (db_image_lock(conn, id, err) < 0 || !(img = image_lookup(req, err)) ||
-        image_check_owner(req, img, err) < 0 ||
-        image_patch_apply(img, ops, req->ctx.is_admin, err) < 0 ||
-        db_image_store(conn, id, img, err) < 0 || db_commit(conn, err) < 0) {
+        image_authorize(req, "modify_image", img, NULL, err) < 0 ||
+        patch_as_caller(req, img, ops, err) < 0 || db_image_store(conn, id, img, err) < 0 ||
+        db_commit(conn, err) < 0) {
         db_rollback(conn);
         json_decref(img);
         return -1;
@@ -336,7 +387,7 @@ static int
 delete_image(struct api_req *req, struct err *err)
 {
     json_auto_t *img = image_lookup(req, err);
-    if (!img || image_check_owner(req, img, err) < 0)
+    if (!img || image_authorize(req, "delete_image", img, NULL, err) < 0)
         return -1;
     const char *id = json_string_value(json_object_get(img, "id"));
     if (json_is_true(json_object_get(img, "protected")))

@@ -21,7 +21,7 @@ static int
 list_members(struct api_req *req, struct err *err)
 {
     json_auto_t *img = image_lookup(req, err);
-    if (!img)
+    if (!img || image_authorize(req, "get_members", img, NULL, err) < 0)
         return -1;
     PGconn *conn = api_req_db(req, err);
     json_t *rows = conn ? db_image_members(conn, json_string_value(json_object_get(img, "id")),
@@ -38,7 +38,7 @@ static int
 get_member(struct api_req *req, struct err *err)
 {
     json_auto_t *img = image_lookup(req, err);
-    if (!img)
+    if (!img || image_authorize(req, "get_member", img, NULL, err) < 0)
         return -1;
     const char *member = api_req_param(req, "member_id");
     if (!is_owner(req, img) && strcmp(member, req->ctx.project_id) != 0)
@@ -64,7 +64,7 @@ add_member(struct api_req *req, struct err *err)
     if (!member || !member[0] || strlen(member) > 64)
         return err_set(err, ERR_INVALID, "The body needs 'member': a project id.");
     json_auto_t *img = image_lookup(req, err);
-    if (!img || image_check_owner(req, img, err) < 0)
+    if (!img || image_authorize(req, "add_member", img, NULL, err) < 0)
         return -1;
     const char *vis = json_string_value(json_object_get(img, "visibility"));
     if (strcmp(vis, "shared") != 0)
@@ -94,8 +94,8 @@ update_member(struct api_req *req, struct err *err)
         return -1;
     const char *member = api_req_param(req, "member_id");
     /* only the member itself decides (Glance: the owner may not) */
-    if (!req->ctx.is_admin && strcmp(member, req->ctx.project_id) != 0)
-        return err_set(err, ERR_FORBIDDEN, "Only the member may change its status.");
+    if (image_authorize(req, "modify_member", img, member, err) < 0)
+        return -1;
     PGconn *conn = api_req_db(req, err);
     json_t *m = conn ? db_image_member_set(conn, json_string_value(json_object_get(img, "id")),
                                            member, status, err)
@@ -110,7 +110,7 @@ static int
 delete_member(struct api_req *req, struct err *err)
 {
     json_auto_t *img = image_lookup(req, err);
-    if (!img || image_check_owner(req, img, err) < 0)
+    if (!img || image_authorize(req, "delete_member", img, NULL, err) < 0)
         return -1;
     const char *member = api_req_param(req, "member_id");
     PGconn *conn = api_req_db(req, err);

@@ -14,7 +14,7 @@ add_tag(struct api_req *req, struct err *err)
     if (!tag[0] || strlen(tag) > IMAGE_TAG_MAX)
         return err_set(err, ERR_INVALID, "A tag is 1 to %d characters.", IMAGE_TAG_MAX);
     json_auto_t *img = image_lookup(req, err);
-    if (!img || image_check_owner(req, img, err) < 0)
+    if (!img || image_authorize(req, "modify_image", img, NULL, err) < 0)
         return -1;
     const char *id = json_string_value(json_object_get(img, "id"));
     PGconn *conn = api_req_db(req, err);
@@ -42,7 +42,7 @@ static int
 delete_tag(struct api_req *req, struct err *err)
 {
     json_auto_t *img = image_lookup(req, err);
-    if (!img || image_check_owner(req, img, err) < 0)
+    if (!img || image_authorize(req, "modify_image", img, NULL, err) < 0)
         return -1;
     const char *id = json_string_value(json_object_get(img, "id"));
     PGconn *conn = api_req_db(req, err);

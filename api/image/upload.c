@@ -55,7 +55,7 @@ upload_open(struct api_req *req, struct err *err)
         return err_set(err, ERR_UNSUPPORTED_MEDIA,
                        "The image data must be sent as application/octet-stream.");
     json_auto_t *img = image_lookup(req, err);
-    if (!img || image_check_owner(req, img, err) < 0)
+    if (!img || image_authorize(req, "upload_image", img, NULL, err) < 0)
         return -1;
     const char *id = json_string_value(json_object_get(img, "id"));
     uint64_t max = (uint64_t)req->srv->cfg.image_max_size;
@@ -178,7 +178,7 @@ static int
 download(struct api_req *req, struct err *err)
 {
     json_auto_t *img = image_lookup(req, err);
-    if (!img)
+    if (!img || image_authorize(req, "download_image", img, NULL, err) < 0)
         return -1;
     const char *id = json_string_value(json_object_get(img, "id"));
     const char *status = json_string_value(json_object_get(img, "status"));

@@ -63,6 +63,13 @@ instances = 6
 [catalog]
 # the image API's place (docs/compute-flow.md), whether or not it is built in
 image = $URL/image
+[api]
+# an operator's override: readers and members may list hypervisors
+policy_file = $TMP/policy.json
+EOF
+cat >"$TMP/policy.json" <<'EOF'
+{"os_compute_api:os-hypervisors:list": "rule:hv_viewers",
+ "hv_viewers": "rule:project_reader_or_admin"}
 EOF
 
 psql_q() {
@@ -438,6 +445,47 @@ if [ "$REAL" = 1 ]; then
     sleep 7
     check "hypervisor hv1 is down once its heartbeats stop" bash -c "openstack hypervisor list -f value -c State | grep -qx down"
 fi
+
+# ---- policy: the defaults, an override file, start-up errors ----
+check "openstack user create rdr" os user create --password r3ader rdr
+check "openstack role add reader" os role add --project admin --user rdr reader
+RTOKEN=$(OS_USERNAME=rdr OS_PASSWORD=r3ader openstack token issue -f value -c id 2>/dev/null)
+check "a reader's token" test -n "$RTOKEN"
+ADMIN_TOKEN=$TOKEN
+TOKEN=$RTOKEN # req sends $TOKEN
+expect 403 forbidden "a reader may not create a server" POST /compute/v2.1/servers \
+    -d '{"server":{"name":"r","flavorRef":"42","imageRef":"x"}}'
+check "the 403 names Nova's action" grep -q "os_compute_api:servers:create" "$BODY"
+if [ "$IMAGE_API" = 1 ]; then
+    if OS_USERNAME=rdr OS_PASSWORD=r3ader openstack server create --flavor m1.nano \
+        --image "$KERNEL" rv >/dev/null 2>"$TMP/osc.err"; then
+        bad "openstack server create as a reader succeeded"
+    else
+        check "openstack server create as a reader: 403" grep -q "HTTP 403" "$TMP/osc.err"
+    fi
+fi
+req GET /compute/v2.1/servers
+check "a reader lists servers" test "$STATUS" = 200
+req GET /compute/v2.1/os-hypervisors
+check "policy_file: a reader lists hypervisors (the override)" test "$STATUS" = 200
+expect 403 forbidden "policy_file: list-detail keeps its default (admin)" \
+    GET /compute/v2.1/os-hypervisors/detail
+expect 403 forbidden "a reader may not create a flavor" POST /compute/v2.1/flavors \
+    -d '{"flavor":{"name":"x","ram":1,"vcpus":1,"disk":0}}'
+TOKEN=$ADMIN_TOKEN
+check "policy-dump shows the override and the defaults" bash -c "'$API_BIN' policy-dump --config '$TMP/api.conf' 2>/dev/null | python3 -c 'import json,sys; p=json.load(sys.stdin); assert p[\"os_compute_api:os-hypervisors:list\"] == \"rule:hv_viewers\" and p[\"os_compute_api:servers:create\"] == \"rule:project_member_or_admin\", p'"
+mkdir -p "$TMP/bad"
+cp "$TMP/api.conf" "$TMP/bad/api.conf"
+printf '{"os_compute_api:os-keypairs:create": "role:member and (rule:nope"}\n' >"$TMP/bad/policy.json"
+printf '[api]\nport = %s\npolicy_file = %s\n[log]\nfile = %s\n' "$(free_port)" \
+    "$TMP/bad/policy.json" "$TMP/bad/api.log" >>"$TMP/bad/api.conf"
+if timeout 20 "$API_BIN" --config "$TMP/bad/api.conf"; then
+    bad "cloud-api started with a broken policy file"
+else
+    check "a broken policy file stops cloud-api at start, naming the action" \
+        grep -q "os_compute_api:os-keypairs:create" "$TMP/bad/api.log"
+fi
+check "policy-dump refuses it too" bash -c "! '$API_BIN' policy-dump --config '$TMP/bad/api.conf' >/dev/null 2>&1"
 
 check "keypair delete k1" os keypair delete k1
 expect 404 itemNotFound "deleted keypair is 404" GET /compute/v2.1/os-keypairs/k1
