@@ -32,8 +32,8 @@ get_v3(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", "/", get_versions, API_ROUTE_PUBLIC, 0, 0},
-    {"GET", "/v3", get_v3, API_ROUTE_PUBLIC, 0, 0},
+    {.method = "GET", .pattern = "/", .handler = get_versions, .flags = API_ROUTE_PUBLIC},
+    {.method = "GET", .pattern = "/v3", .handler = get_v3, .flags = API_ROUTE_PUBLIC},
 };
 
 const struct api_route_table identity_discovery_routes = {

@@ -168,8 +168,8 @@ static const struct api_route routes[] = {
     API_RESOURCE_LIST(&domain_resource, "/v3/domains", API_VIEW_DETAIL),
     API_RESOURCE_CREATE(&domain_resource, "/v3/domains"),
     API_RESOURCE_SHOW(&domain_resource, "/v3/domains/{domain_id}"),
-    {"PATCH", "/v3/domains/{domain_id}", update_domain, 0, 0, 0},
-    {"DELETE", "/v3/domains/{domain_id}", delete_domain, 0, 0, 0},
+    {.method = "PATCH", .pattern = "/v3/domains/{domain_id}", .handler = update_domain},
+    {.method = "DELETE", .pattern = "/v3/domains/{domain_id}", .handler = delete_domain},
 };
 
 const struct api_route_table identity_domains_routes = {

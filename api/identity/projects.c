@@ -579,18 +579,18 @@ delete_tag(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", "/v3/projects", list_projects, 0, 0, 0},
-    {"POST", "/v3/projects", create_project, 0, 0, 0},
-    {"GET", "/v3/projects/{project_id}", get_project, 0, 0, 0},
-    {"PATCH", "/v3/projects/{project_id}", update_project, 0, 0, 0},
-    {"DELETE", "/v3/projects/{project_id}", delete_project, 0, 0, 0},
-    {"GET", "/v3/projects/{project_id}/tags", list_tags, 0, 0, 0},
-    {"PUT", "/v3/projects/{project_id}/tags", replace_tags, 0, 0, 0},
-    {"DELETE", "/v3/projects/{project_id}/tags", delete_tags, 0, 0, 0},
-    {"GET", "/v3/projects/{project_id}/tags/{tag}", check_tag, 0, 0, 0},
-    {"HEAD", "/v3/projects/{project_id}/tags/{tag}", check_tag, 0, 0, 0},
-    {"PUT", "/v3/projects/{project_id}/tags/{tag}", add_tag, 0, 0, 0},
-    {"DELETE", "/v3/projects/{project_id}/tags/{tag}", delete_tag, 0, 0, 0},
+    {.method = "GET", .pattern = "/v3/projects", .handler = list_projects},
+    {.method = "POST", .pattern = "/v3/projects", .handler = create_project},
+    {.method = "GET", .pattern = "/v3/projects/{project_id}", .handler = get_project},
+    {.method = "PATCH", .pattern = "/v3/projects/{project_id}", .handler = update_project},
+    {.method = "DELETE", .pattern = "/v3/projects/{project_id}", .handler = delete_project},
+    {.method = "GET", .pattern = "/v3/projects/{project_id}/tags", .handler = list_tags},
+    {.method = "PUT", .pattern = "/v3/projects/{project_id}/tags", .handler = replace_tags},
+    {.method = "DELETE", .pattern = "/v3/projects/{project_id}/tags", .handler = delete_tags},
+    {.method = "GET", .pattern = "/v3/projects/{project_id}/tags/{tag}", .handler = check_tag},
+    {.method = "HEAD", .pattern = "/v3/projects/{project_id}/tags/{tag}", .handler = check_tag},
+    {.method = "PUT", .pattern = "/v3/projects/{project_id}/tags/{tag}", .handler = add_tag},
+    {.method = "DELETE", .pattern = "/v3/projects/{project_id}/tags/{tag}", .handler = delete_tag},
 };
 
 const struct api_route_table identity_projects_routes = {

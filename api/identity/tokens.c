@@ -547,13 +547,16 @@ get_auth_domains(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"POST", "/v3/auth/tokens", post_tokens, API_ROUTE_PUBLIC, 0, 0},
-    {"GET", "/v3/auth/tokens", validate, 0, 0, 0},
-    {"HEAD", "/v3/auth/tokens", validate, 0, 0, 1},
-    {"DELETE", "/v3/auth/tokens", delete_tokens, 0, 0, 0},
-    {"GET", "/v3/auth/catalog", get_auth_catalog, 0, 0, 0},
-    {"GET", "/v3/auth/projects", get_auth_projects, 0, 0, 0},
-    {"GET", "/v3/auth/domains", get_auth_domains, 0, 0, 0},
+    {.method = "POST",
+     .pattern = "/v3/auth/tokens",
+     .handler = post_tokens,
+     .flags = API_ROUTE_PUBLIC},
+    {.method = "GET", .pattern = "/v3/auth/tokens", .handler = validate},
+    {.method = "HEAD", .pattern = "/v3/auth/tokens", .handler = validate, .arg = 1},
+    {.method = "DELETE", .pattern = "/v3/auth/tokens", .handler = delete_tokens},
+    {.method = "GET", .pattern = "/v3/auth/catalog", .handler = get_auth_catalog},
+    {.method = "GET", .pattern = "/v3/auth/projects", .handler = get_auth_projects},
+    {.method = "GET", .pattern = "/v3/auth/domains", .handler = get_auth_domains},
 };
 
 const struct api_route_table identity_tokens_routes = {

@@ -275,10 +275,10 @@ static const struct api_route routes[] = {
     API_RESOURCE_LIST(&user_resource, "/v3/users", API_VIEW_DETAIL),
     API_RESOURCE_CREATE(&user_resource, "/v3/users"),
     API_RESOURCE_SHOW(&user_resource, "/v3/users/{user_id}"),
-    {"PATCH", "/v3/users/{user_id}", update_user, 0, 0, 0},
-    {"DELETE", "/v3/users/{user_id}", delete_user, 0, 0, 0},
-    {"POST", "/v3/users/{user_id}/password", change_password, 0, 0, 0},
-    {"GET", "/v3/users/{user_id}/projects", list_user_projects, 0, 0, 0},
+    {.method = "PATCH", .pattern = "/v3/users/{user_id}", .handler = update_user},
+    {.method = "DELETE", .pattern = "/v3/users/{user_id}", .handler = delete_user},
+    {.method = "POST", .pattern = "/v3/users/{user_id}/password", .handler = change_password},
+    {.method = "GET", .pattern = "/v3/users/{user_id}/projects", .handler = list_user_projects},
 };
 
 const struct api_route_table identity_users_routes = {

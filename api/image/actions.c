@@ -46,8 +46,12 @@ reactivate(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"POST", IMAGE_V2 "/images/{image_id}/actions/deactivate", deactivate, 0, 0, 0},
-    {"POST", IMAGE_V2 "/images/{image_id}/actions/reactivate", reactivate, 0, 0, 0},
+    {.method = "POST",
+     .pattern = IMAGE_V2 "/images/{image_id}/actions/deactivate",
+     .handler = deactivate},
+    {.method = "POST",
+     .pattern = IMAGE_V2 "/images/{image_id}/actions/reactivate",
+     .handler = reactivate},
 };
 
 const struct api_route_table image_actions_routes = {

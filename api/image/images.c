@@ -406,11 +406,11 @@ delete_image(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", IMAGE_V2 "/images", list_images, 0, 0, 0},
-    {"POST", IMAGE_V2 "/images", create_image, 0, 0, 0},
-    {"GET", IMAGE_V2 "/images/{image_id}", get_image, 0, 0, 0},
-    {"PATCH", IMAGE_V2 "/images/{image_id}", update_image, 0, 0, 0},
-    {"DELETE", IMAGE_V2 "/images/{image_id}", delete_image, 0, 0, 0},
+    {.method = "GET", .pattern = IMAGE_V2 "/images", .handler = list_images},
+    {.method = "POST", .pattern = IMAGE_V2 "/images", .handler = create_image},
+    {.method = "GET", .pattern = IMAGE_V2 "/images/{image_id}", .handler = get_image},
+    {.method = "PATCH", .pattern = IMAGE_V2 "/images/{image_id}", .handler = update_image},
+    {.method = "DELETE", .pattern = IMAGE_V2 "/images/{image_id}", .handler = delete_image},
 };
 
 const struct api_route_table image_images_routes = {

@@ -126,11 +126,17 @@ delete_member(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", IMAGE_V2 "/images/{image_id}/members", list_members, 0, 0, 0},
-    {"POST", IMAGE_V2 "/images/{image_id}/members", add_member, 0, 0, 0},
-    {"GET", IMAGE_V2 "/images/{image_id}/members/{member_id}", get_member, 0, 0, 0},
-    {"PUT", IMAGE_V2 "/images/{image_id}/members/{member_id}", update_member, 0, 0, 0},
-    {"DELETE", IMAGE_V2 "/images/{image_id}/members/{member_id}", delete_member, 0, 0, 0},
+    {.method = "GET", .pattern = IMAGE_V2 "/images/{image_id}/members", .handler = list_members},
+    {.method = "POST", .pattern = IMAGE_V2 "/images/{image_id}/members", .handler = add_member},
+    {.method = "GET",
+     .pattern = IMAGE_V2 "/images/{image_id}/members/{member_id}",
+     .handler = get_member},
+    {.method = "PUT",
+     .pattern = IMAGE_V2 "/images/{image_id}/members/{member_id}",
+     .handler = update_member},
+    {.method = "DELETE",
+     .pattern = IMAGE_V2 "/images/{image_id}/members/{member_id}",
+     .handler = delete_member},
 };
 
 const struct api_route_table image_members_routes = {

@@ -71,10 +71,10 @@ get_members_schema(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", IMAGE_V2 "/schemas/image", get_image_schema, 0, 0, 0},
-    {"GET", IMAGE_V2 "/schemas/images", get_images_schema, 0, 0, 0},
-    {"GET", IMAGE_V2 "/schemas/member", get_member_schema, 0, 0, 0},
-    {"GET", IMAGE_V2 "/schemas/members", get_members_schema, 0, 0, 0},
+    {.method = "GET", .pattern = IMAGE_V2 "/schemas/image", .handler = get_image_schema},
+    {.method = "GET", .pattern = IMAGE_V2 "/schemas/images", .handler = get_images_schema},
+    {.method = "GET", .pattern = IMAGE_V2 "/schemas/member", .handler = get_member_schema},
+    {.method = "GET", .pattern = IMAGE_V2 "/schemas/members", .handler = get_members_schema},
 };
 
 const struct api_route_table image_schemas_routes = {

@@ -56,8 +56,10 @@ delete_tag(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"PUT", IMAGE_V2 "/images/{image_id}/tags/{tag}", add_tag, 0, 0, 0},
-    {"DELETE", IMAGE_V2 "/images/{image_id}/tags/{tag}", delete_tag, 0, 0, 0},
+    {.method = "PUT", .pattern = IMAGE_V2 "/images/{image_id}/tags/{tag}", .handler = add_tag},
+    {.method = "DELETE",
+     .pattern = IMAGE_V2 "/images/{image_id}/tags/{tag}",
+     .handler = delete_tag},
 };
 
 const struct api_route_table image_tags_routes = {

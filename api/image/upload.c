@@ -202,8 +202,11 @@ download(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"PUT", IMAGE_V2 "/images/{image_id}/file", upload, API_ROUTE_STREAM_BODY, 0, 0},
-    {"GET", IMAGE_V2 "/images/{image_id}/file", download, 0, 0, 0},
+    {.method = "PUT",
+     .pattern = IMAGE_V2 "/images/{image_id}/file",
+     .handler = upload,
+     .flags = API_ROUTE_STREAM_BODY},
+    {.method = "GET", .pattern = IMAGE_V2 "/images/{image_id}/file", .handler = download},
 };
 
 const struct api_route_table image_upload_routes = {

@@ -25,9 +25,12 @@ get_versions(struct api_req *req, struct err *err)
 }
 
 static const struct api_route routes[] = {
-    {"GET", IMAGE_PREFIX, get_versions, API_ROUTE_PUBLIC, 0, 0},
-    {"GET", IMAGE_PREFIX "/versions", get_versions, API_ROUTE_PUBLIC, 0, 0},
-    {"GET", IMAGE_V2, get_versions, API_ROUTE_PUBLIC, 0, 0},
+    {.method = "GET", .pattern = IMAGE_PREFIX, .handler = get_versions, .flags = API_ROUTE_PUBLIC},
+    {.method = "GET",
+     .pattern = IMAGE_PREFIX "/versions",
+     .handler = get_versions,
+     .flags = API_ROUTE_PUBLIC},
+    {.method = "GET", .pattern = IMAGE_V2, .handler = get_versions, .flags = API_ROUTE_PUBLIC},
 };
 
 const struct api_route_table image_versions_routes = {

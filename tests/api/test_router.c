@@ -23,20 +23,22 @@ h_other(struct api_req *req, struct err *err)
 }
 
 static const struct api_route id_routes[] = {
-    {"GET", "/", h_dummy, API_ROUTE_PUBLIC, 0, 0},
-    {"GET", "/v3", h_dummy, API_ROUTE_PUBLIC, 0, 0},
-    {"GET", "/v3/projects", h_dummy, 0, 0, 0},
-    {"POST", "/v3/projects", h_other, 0, 0, 0},
-    {"GET", "/v3/projects/{project_id}", h_dummy, 0, 0, 0},
-    {"PUT", "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", h_other, 0, 0, 0},
-    {"HEAD", "/v3/auth/tokens", h_other, 0, 0, 0},
-    {"GET", "/v3/auth/tokens", h_dummy, 0, 0, 0},
+    {.method = "GET", .pattern = "/", .handler = h_dummy, .flags = API_ROUTE_PUBLIC},
+    {.method = "GET", .pattern = "/v3", .handler = h_dummy, .flags = API_ROUTE_PUBLIC},
+    {.method = "GET", .pattern = "/v3/projects", .handler = h_dummy},
+    {.method = "POST", .pattern = "/v3/projects", .handler = h_other},
+    {.method = "GET", .pattern = "/v3/projects/{project_id}", .handler = h_dummy},
+    {.method = "PUT",
+     .pattern = "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}",
+     .handler = h_other},
+    {.method = "HEAD", .pattern = "/v3/auth/tokens", .handler = h_other},
+    {.method = "GET", .pattern = "/v3/auth/tokens", .handler = h_dummy},
 };
 static const struct api_route_table id_table = {
     "identity", "/v3", API_ERRORS_KEYSTONE, id_routes, ARRAY_SIZE(id_routes), NULL};
 
 static const struct api_route nova_routes[] = {
-    {"GET", "/compute/v2.1/servers/{server_id}", h_dummy, 0, 0, 0},
+    {.method = "GET", .pattern = "/compute/v2.1/servers/{server_id}", .handler = h_dummy},
 };
 static const struct api_route_table nova_table = {"compute",
                                                   "/compute",
