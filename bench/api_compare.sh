@@ -151,8 +151,19 @@ DEADLINE=$((SECONDS + BUDGET))
 bounded() {
     local left=$((DEADLINE - SECONDS))
     [ "$left" -gt 0 ] || { log "time budget (--timeout $BUDGET) used up"; exit 2; }
-    timeout -k 5 "$left" "$@"
+    # in the background and waited for, so that Ctrl-C or SIGTERM stops the
+    # run at once rather than when the client run in progress ends
+    timeout -k 5 "$left" "$@" &
+    CLIENT=$!
+    wait "$CLIENT"
+    local rc=$?
+    CLIENT=""
+    return "$rc"
 }
+CLIENT=""
+# shellcheck disable=SC2016
+test_cleanup_add 'if [ -n "$CLIENT" ]; then kill -TERM "$CLIENT" 2>/dev/null; wait "$CLIENT" 2>/dev/null; fi'
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 log "RabbitMQ (one node, a vhost per revision)"
