@@ -21,9 +21,9 @@ options:
   --base-build DIR   reuse this build of BASE_REV (its source tree, from
                      CMakeCache.txt, gives the migrations)
   --new-build DIR    the same for NEW_REV
-  --rounds N         alternating rounds per figure (default 4)
+  --rounds N         alternating rounds per figure (default 8)
   --seconds S        measured seconds per revision for validation and for
-                     the list, split over the rounds (default 10)
+                     the list, split over the rounds (default 16)
   --boots N          POST /servers -> ACTIVE boots per revision (default 20)
   --threads N        client threads for validation and the list (default 2)
   --api-workers N    cloud-api's [api] workers, both revisions (default 1:
@@ -37,7 +37,7 @@ EOF
 }
 
 BASE_REV="" NEW_REV="" BASE_BUILD="" NEW_BUILD=""
-ROUNDS=4 SECONDS_RUN=10 BOOTS=20 THREADS=2 BUDGET=600 VERBOSE=0 KEEP="" WORKERS=1
+ROUNDS=8 SECONDS_RUN=16 BOOTS=20 THREADS=2 BUDGET=600 VERBOSE=0 KEEP="" WORKERS=1
 pos=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -398,6 +398,14 @@ row "  rate req/s" "${l_rate[base]}" "${l_rate[new]}" "higher is better"
 row "  p50 ms (median of rounds)" "${l_p50[base]}" "${l_p50[new]}" "lower is better"
 row "  p99 ms (median of rounds)" "${l_p99[base]}" "${l_p99[new]}" "lower is better"
 row "  requests (failed)" "${l_ok[base]} (${l_bad[base]})" "${l_ok[new]} (${l_bad[new]})" ""
+# each round's two slices ran one after the other, under about the same
+# load: the median of the per-round ratios leaves out the load's drift
+# between rounds
+paired=$(paste "$R/list.new" "$R/list.base" 2>/dev/null |
+    awk '$3 > 0 && $9 > 0 && $7 > 0 { print ($1 / $3) / ($7 / $9) }' | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else printf "n/a" }')
+[ "${l_rate[base]}" = INVALID ] || [ "${l_rate[new]}" = INVALID ] && paired=n/a
+printf '%-34s %12s %12s %9s   %s\n' "  rate, median of per-round ratios" "" "" "$paired" "higher is better"
 for side in base new; do
     # shellcheck disable=SC2016
     printf '  %-4s req/s per round (in order): %s\n' "$side" \
@@ -420,6 +428,14 @@ echo "POST /servers -> ACTIVE (libvirt test driver, GET every 2 ms):"
 row "  median ms" "${b_med[base]}" "${b_med[new]}" "lower is better"
 row "  p90 ms (nearest rank)" "${b_p90[base]}" "${b_p90[new]}" "lower is better"
 row "  boots ACTIVE (of $BOOTS)" "${b_n[base]}" "${b_n[new]}" ""
+# boot n of each side ran one after the other: the median of the per-pair
+# ratios (only when no boot failed, so that the pairs line up)
+paired=n/a
+if [ "${b_n[base]}" = "$BOOTS" ] && [ "${b_n[new]}" = "$BOOTS" ]; then
+    paired=$(paste "$R/boot.new" "$R/boot.base" | awk '$2 > 0 { print $1 / $2 }' | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else printf "n/a" }')
+fi
+printf '%-34s %12s %12s %9s   %s\n' "  median of per-pair ratios" "" "" "$paired" "lower is better"
 echo
 if [ "$FAILED" != 0 ]; then
     echo "some requests failed: figures marked INVALID or n/a are not to be compared (exit 2)"
