@@ -96,11 +96,14 @@ log() { printf 'api_compare: %s\n' "$*" >&2; }
 quiet() { if [ "$VERBOSE" = 1 ]; then "$@"; else "$@" >"$TMP/last.log" 2>&1 || { tail -n 30 "$TMP/last.log" >&2; return 1; }; fi; }
 
 resolve() {
-    git -C "$REPO" rev-parse --verify --quiet "$1^{commit}" || { echo "api_compare: no such revision: $1" >&2; exit 1; }
+    git -C "$REPO" rev-parse --verify --quiet "$1^{commit}" || echo "api_compare: no such revision: $1" >&2
 }
 BASE_SHA=$(resolve "$BASE_REV")
 NEW_SHA=$(resolve "$NEW_REV")
+[ -n "$BASE_SHA" ] && [ -n "$NEW_SHA" ] || exit 1
 
+# set by build/given and setup, through printf -v
+BUILD_base="" BUILD_new="" SRC_base="" SRC_new="" URL_base="" URL_new=""
 TARGETS="cloud-api cloud-scheduler cloud-compute identity_bench compute_api_bench"
 BINS="api/cloud-api scheduler/cloud-scheduler compute-agent/cloud-compute bench/identity_bench bench/compute_api_bench"
 
