@@ -103,7 +103,7 @@ NEW_SHA=$(resolve "$NEW_REV")
 [ -n "$BASE_SHA" ] && [ -n "$NEW_SHA" ] || exit 1
 
 # set by build/given and setup, through printf -v
-BUILD_base="" BUILD_new="" SRC_base="" SRC_new="" URL_base="" URL_new=""
+BUILD_base="" BUILD_new="" URL_base="" URL_new=""
 TARGETS="cloud-api cloud-scheduler cloud-compute identity_bench compute_api_bench"
 BINS="api/cloud-api scheduler/cloud-scheduler compute-agent/cloud-compute bench/identity_bench bench/compute_api_bench"
 
