@@ -243,10 +243,10 @@ CONF
     pid=$!
     test_cleanup_add "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null"
     local url=http://127.0.0.1:$port i
-    for i in $(seq 1 100); do curl -s -o /dev/null "$url/v3" && break; sleep 0.1; done
-    curl -s -o /dev/null "$url/v3" || { log "$side: cloud-api does not answer; $dir/api.log:"; tail -n 20 "$dir/api.log" "$dir/api.out" >&2; exit 1; }
+    for i in $(seq 1 100); do curl -s -m 2 -o /dev/null "$url/v3" && break; sleep 0.1; done
+    curl -s -m 2 -o /dev/null "$url/v3" || { log "$side: cloud-api does not answer; $dir/api.log:"; tail -n 20 "$dir/api.log" "$dir/api.out" >&2; exit 1; }
     local resp token project user image
-    resp=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"bench"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' "$url/v3/auth/tokens")
+    resp=$(curl -s -m 10 -D - -o /dev/null -H 'Content-Type: application/json' -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"bench"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' "$url/v3/auth/tokens")
     token=$(printf '%s' "$resp" | grep -i '^X-Subject-Token:' | cut -d' ' -f2 | tr -d '\r')
     [ -n "$token" ] || { log "$side: no token from $url"; exit 1; }
     psql_q() { "$PG_BINDIR/psql" "$conninfo" -v ON_ERROR_STOP=1 -tAc "$1"; }
