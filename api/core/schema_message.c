@@ -217,95 +217,140 @@ reason_neutron(enum fail kind, const struct api_field *f, const char *str, const
 }
 
 /* Set the error for @kind at the current path and return -1. */
+/* The names a message uses for the failing field. */
+struct fail_names {
+    char repr[VALUE_BYTES * 2 + 16], str[VALUE_BYTES * 2 + 16]; /* the value */
+    char name[200];                           /* the detail: a member, a type, a sentence */
+    char full[PATH_MAX_LEN + NAME_BYTES + 8]; /* the field's whole path */
+    char last[NAME_BYTES * 2 + 32];           /* its last component ("networks[0]") */
+    char reason[400];
+};
+
+static void
+fail_names(const struct vctx *c, enum fail kind, const json_t *v, const char *detail,
+           struct fail_names *n)
+{
+    value_text(v, true, n->repr, sizeof(n->repr));
+    value_text(v, false, n->str, sizeof(n->str));
+    n->name[0] = '\0';
+    if (detail)
+        schema_clip_append(n->name, sizeof(n->name), detail, strlen(detail),
+                           kind == F_KEY ? sizeof(n->name) - 8 : NAME_BYTES);
+    /* a member missing or unexpected: the path is its container's */
+    snprintf(n->full, sizeof(n->full), "%s", c->path);
+    if (kind == F_REQUIRED || kind == F_UNKNOWN) {
+        if (n->full[0])
+            schema_clip_append(n->full, sizeof(n->full), "/", 1, 1);
+        schema_clip_append(n->full, sizeof(n->full), n->name, strlen(n->name), NAME_BYTES * 2);
+    }
+    if (!n->full[0])
+        snprintf(n->full, sizeof(n->full), "%.48s", c->schema);
+    /* Nova names the last component, as nova's validator does; an array
+     * index with its array ("networks[0]") */
+    const char *slash = strrchr(c->path, '/');
+    snprintf(n->last, sizeof(n->last), "%.60s",
+             c->path[0] ? (slash ? slash + 1 : c->path) : c->schema);
+    if (slash && strspn(slash + 1, "0123456789") == strlen(slash + 1)) {
+        const char *start = slash;
+        while (start > c->path && start[-1] != '/')
+            start--;
+        int len = slash - start > 60 ? 60 : (int)(slash - start);
+        snprintf(n->last, sizeof(n->last), "%.*s[%.20s]", len, start, slash + 1);
+    }
+}
+
+static const char *
+op_name(const struct vctx *c)
+{
+    return c->op == API_SCHEMA_CREATE ? "create" : "update";
+}
+
+static int
+fail_neutron(const struct vctx *c, enum fail kind, const struct api_field *f, const json_t *v,
+             struct fail_names *n)
+{
+    enum err_code code = kind == F_ADMIN ? ERR_FORBIDDEN : ERR_INVALID;
+    if (kind == F_REQUIRED)
+        return err_set(c->err, code,
+                       "Failed to parse request. Required attribute '%s' not specified", n->name);
+    if (kind == F_UNKNOWN)
+        return err_set(c->err, code, "Unrecognized attribute(s) '%s'", n->name);
+    if (kind == F_READ_ONLY && c->op == API_SCHEMA_CREATE)
+        return err_set(c->err, code, "Attribute '%s' not allowed in POST", n->name);
+    if (kind == F_READ_ONLY || kind == F_CREATE_ONLY)
+        return err_set(c->err, code, "Cannot update read-only attribute %s", n->name);
+    if (kind == F_ADMIN)
+        return err_set(c->err, code, "(rule:%s_%.48s:%s) is disallowed by policy", op_name(c),
+                       c->schema, n->name);
+    reason_neutron(kind, f, n->str, n->name, v, n->reason, sizeof(n->reason));
+    return err_set(c->err, code, "Invalid input for %s. Reason: %s.", n->full, n->reason);
+}
+
+static int
+fail_nova(const struct vctx *c, enum fail kind, const struct api_field *f, const json_t *v,
+          struct fail_names *n)
+{
+    if (kind == F_ADMIN)
+        return err_set(c->err, ERR_FORBIDDEN, "Policy doesn't allow %.48s:%s:%s to be performed.",
+                       c->schema, op_name(c), n->name);
+    /* for a member missing or unexpected, nova names (and shows) the object
+     * holding it, as jsonschema's path does */
+    reason_jsonschema(kind, f, n->repr, n->name, v, n->reason, sizeof(n->reason));
+    return err_set(c->err, ERR_INVALID, "Invalid input for %s %s. Value: %s. %s",
+                   c->query ? "query parameters" : "field/attribute", n->last, n->str, n->reason);
+}
+
+static int
+fail_glance(const struct vctx *c, enum fail kind, const struct api_field *f, const json_t *v,
+            struct fail_names *n)
+{
+    if (kind == F_READ_ONLY)
+        return err_set(c->err, ERR_FORBIDDEN, "Attribute '%s' is read-only.", n->name);
+    if (kind == F_ADMIN)
+        return err_set(c->err, ERR_FORBIDDEN,
+                       "You are not authorized to set the attribute '%s' of %.48s.", n->name,
+                       c->schema);
+    reason_jsonschema(kind, f, n->repr, n->name, v, n->reason, sizeof(n->reason));
+    return err_set(c->err, ERR_INVALID,
+                   "Provided object does not match schema '%.48s': %s. Failed validating '%s' "
+                   "in schema['properties']['%s']",
+                   c->schema, n->reason,
+                   kind == F_TOO_MANY && json_is_object(v) ? "maxProperties" : fail_keyword[kind],
+                   n->full);
+}
+
+static int
+fail_keystone(const struct vctx *c, enum fail kind, const struct api_field *f, const json_t *v,
+              struct fail_names *n)
+{
+    if (kind == F_ADMIN)
+        return err_set(c->err, ERR_FORBIDDEN,
+                       "You are not authorized to perform the requested action: setting '%s' "
+                       "requires the admin role.",
+                       n->name);
+    reason_jsonschema(kind, f, n->repr, n->name, v, n->reason, sizeof(n->reason));
+    return err_set(c->err, ERR_INVALID, "Invalid input for field '%s': %s.", n->full, n->reason);
+}
+
 int
 schema_fail(struct vctx *c, enum fail kind, const struct api_field *f, const json_t *v,
             const char *detail)
 {
     static const struct api_field none = {0};
+    struct fail_names n;
+    fail_names(c, kind, v, detail, &n);
     if (!f)
         f = &none;
-    char repr[VALUE_BYTES * 2 + 16], str[VALUE_BYTES * 2 + 16], name[200];
-    char reason[400];
-    value_text(v, true, repr, sizeof(repr));
-    value_text(v, false, str, sizeof(str));
-    name[0] = '\0';
-    if (detail)
-        schema_clip_append(name, sizeof(name), detail, strlen(detail),
-                           kind == F_KEY ? sizeof(name) - 8 : NAME_BYTES);
-    /* a member missing or unexpected: the path is its container's */
-    bool member = kind == F_REQUIRED || kind == F_UNKNOWN;
-    char full[PATH_MAX_LEN + NAME_BYTES + 8];
-    snprintf(full, sizeof(full), "%s", c->path);
-    if (member) {
-        if (full[0])
-            schema_clip_append(full, sizeof(full), "/", 1, 1);
-        schema_clip_append(full, sizeof(full), name, strlen(name), NAME_BYTES * 2);
-    }
-    if (!full[0])
-        snprintf(full, sizeof(full), "%.48s", c->schema);
-    /* Nova names the last component, as nova's validator does; an array
-     * index with its array ("networks[0]") */
-    char last[NAME_BYTES * 2 + 32];
-    const char *slash = strrchr(c->path, '/');
-    snprintf(last, sizeof(last), "%.60s", c->path[0] ? (slash ? slash + 1 : c->path) : c->schema);
-    if (slash && strspn(slash + 1, "0123456789") == strlen(slash + 1)) {
-        const char *start = slash;
-        while (start > c->path && start[-1] != '/')
-            start--;
-        int n = slash - start > 60 ? 60 : (int)(slash - start);
-        snprintf(last, sizeof(last), "%.*s[%.20s]", n, start, slash + 1);
-    }
-    const char *op = c->op == API_SCHEMA_CREATE ? "create" : "update";
-    enum err_code code = kind == F_ADMIN ? ERR_FORBIDDEN : ERR_INVALID;
-
     switch (c->style) {
     case API_ERRORS_NEUTRON:
-        if (kind == F_REQUIRED)
-            return err_set(c->err, code,
-                           "Failed to parse request. Required attribute '%s' not specified", name);
-        if (kind == F_UNKNOWN)
-            return err_set(c->err, code, "Unrecognized attribute(s) '%s'", name);
-        if (kind == F_READ_ONLY && c->op == API_SCHEMA_CREATE)
-            return err_set(c->err, code, "Attribute '%s' not allowed in POST", name);
-        if (kind == F_READ_ONLY || kind == F_CREATE_ONLY)
-            return err_set(c->err, code, "Cannot update read-only attribute %s", name);
-        if (kind == F_ADMIN)
-            return err_set(c->err, code, "(rule:%s_%.48s:%s) is disallowed by policy", op,
-                           c->schema, name);
-        reason_neutron(kind, f, str, name, v, reason, sizeof(reason));
-        return err_set(c->err, code, "Invalid input for %s. Reason: %s.", full, reason);
+        return fail_neutron(c, kind, f, v, &n);
     case API_ERRORS_NOVA:
-        if (kind == F_ADMIN)
-            return err_set(c->err, code, "Policy doesn't allow %.48s:%s:%s to be performed.",
-                           c->schema, op, name);
-        /* for a member missing or unexpected, nova names (and shows) the
-         * object holding it, as jsonschema's path does */
-        reason_jsonschema(kind, f, repr, name, v, reason, sizeof(reason));
-        return err_set(c->err, code, "Invalid input for %s %s. Value: %s. %s",
-                       c->query ? "query parameters" : "field/attribute", last, str, reason);
+        return fail_nova(c, kind, f, v, &n);
     case API_ERRORS_GLANCE:
-        if (kind == F_READ_ONLY)
-            return err_set(c->err, ERR_FORBIDDEN, "Attribute '%s' is read-only.", name);
-        if (kind == F_ADMIN)
-            return err_set(c->err, code,
-                           "You are not authorized to set the attribute '%s' of %.48s.", name,
-                           c->schema);
-        reason_jsonschema(kind, f, repr, name, v, reason, sizeof(reason));
-        return err_set(
-            c->err, code,
-            "Provided object does not match schema '%.48s': %s. Failed validating '%s' "
-            "in schema['properties']['%s']",
-            c->schema, reason,
-            kind == F_TOO_MANY && json_is_object(v) ? "maxProperties" : fail_keyword[kind], full);
+        return fail_glance(c, kind, f, v, &n);
     case API_ERRORS_KEYSTONE:
     case API_ERRORS__LAST:
         break;
     }
-    if (kind == F_ADMIN)
-        return err_set(c->err, code,
-                       "You are not authorized to perform the requested action: setting '%s' "
-                       "requires the admin role.",
-                       name);
-    reason_jsonschema(kind, f, repr, name, v, reason, sizeof(reason));
-    return err_set(c->err, code, "Invalid input for field '%s': %s.", full, reason);
+    return fail_keystone(c, kind, f, v, &n);
 }
