@@ -189,6 +189,100 @@ check_map(struct vctx *c, const struct api_field *f, const json_t *v)
 
 /* Check one value (the path already names it) against @f. */
 static int
+check_uuid(struct vctx *c, const struct api_field *f, const json_t *v)
+{
+    if (!json_is_string(v))
+        return schema_fail(c, F_TYPE, f, v, "string");
+    size_t chars;
+    const char *bad = schema_text_problem(json_string_value(v), json_string_length(v), &chars);
+    if (bad)
+        return schema_fail(c, F_TEXT, f, v, bad);
+    if (!schema_uuid_ok(json_string_value(v), json_string_length(v)))
+        return schema_fail(c, F_UUID, f, v, NULL);
+    return 0;
+}
+
+static int
+check_integer(struct vctx *c, const struct api_field *f, const json_t *v)
+{
+    long long n;
+    if (json_is_integer(v)) {
+        n = json_integer_value(v);
+    } else if (json_is_string(v) && (f->flags & API_FIELD_INT_STRING)) {
+        int rc = parse_decimal(json_string_value(v), json_string_length(v), &n);
+        if (rc < 0)
+            return schema_fail(c, F_TYPE, f, v, "integer");
+        if (rc > 0 && bounded(f))
+            return schema_fail(c, n < 0 ? F_MIN : F_MAX, f, v, NULL);
+        if (rc > 0)
+            return schema_fail(c, F_TYPE, f, v, "integer");
+    } else {
+        return schema_fail(c, F_TYPE, f, v, "integer");
+    }
+    if (bounded(f) && n < f->min)
+        return schema_fail(c, F_MIN, f, v, NULL);
+    if (bounded(f) && n > f->max)
+        return schema_fail(c, F_MAX, f, v, NULL);
+    return 0;
+}
+
+static int
+check_number(struct vctx *c, const struct api_field *f, const json_t *v)
+{
+    if (!json_is_number(v))
+        return schema_fail(c, F_TYPE, f, v, "number");
+    double d = json_number_value(v);
+    if (bounded(f) && d < (double)f->min)
+        return schema_fail(c, F_MIN, f, v, NULL);
+    if (bounded(f) && d > (double)f->max)
+        return schema_fail(c, F_MAX, f, v, NULL);
+    return 0;
+}
+
+static int
+check_boolean(struct vctx *c, const struct api_field *f, const json_t *v)
+{
+    if (json_is_boolean(v))
+        return 0;
+    if (json_is_string(v) && (f->flags & API_FIELD_INT_STRING) &&
+        strlen(json_string_value(v)) == json_string_length(v) &&
+        parse_bool_text(json_string_value(v)) >= 0)
+        return 0;
+    return schema_fail(c, F_TYPE, f, v, "boolean");
+}
+
+/* An object, a string map or an array: its type and member count. */
+static int
+check_container(struct vctx *c, const struct api_field *f, const json_t *v, bool array)
+{
+    if (array ? !json_is_array(v) : !json_is_object(v))
+        return schema_fail(c, F_TYPE, f, v, array ? "array" : "object");
+    size_t n = array ? json_array_size(v) : json_object_size(v);
+    if (f->max > 0 && (long long)n > f->max)
+        return schema_fail(c, F_TOO_MANY, f, v, NULL);
+    return 0;
+}
+
+static int
+check_array(struct vctx *c, const struct api_field *f, const json_t *v)
+{
+    if (check_container(c, f, v, true) < 0)
+        return -1;
+    if (!f->items)
+        return 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach (v, i, item) {
+        size_t old = push_index(c, i);
+        int rc = check_value(c, f->items, item);
+        pop_path(c, old);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
 check_value(struct vctx *c, const struct api_field *f, const json_t *v)
 {
     if (json_is_null(v)) {
@@ -201,85 +295,23 @@ check_value(struct vctx *c, const struct api_field *f, const json_t *v)
         if (!json_is_string(v))
             return schema_fail(c, F_TYPE, f, v, "string");
         return check_string(c, f, v);
-    case API_FIELD_UUID: {
-        if (!json_is_string(v))
-            return schema_fail(c, F_TYPE, f, v, "string");
-        size_t chars;
-        const char *bad = schema_text_problem(json_string_value(v), json_string_length(v), &chars);
-        if (bad)
-            return schema_fail(c, F_TEXT, f, v, bad);
-        if (!schema_uuid_ok(json_string_value(v), json_string_length(v)))
-            return schema_fail(c, F_UUID, f, v, NULL);
-        return 0;
-    }
-    case API_FIELD_INTEGER: {
-        long long n;
-        if (json_is_integer(v)) {
-            n = json_integer_value(v);
-        } else if (json_is_string(v) && (f->flags & API_FIELD_INT_STRING)) {
-            int rc = parse_decimal(json_string_value(v), json_string_length(v), &n);
-            if (rc < 0)
-                return schema_fail(c, F_TYPE, f, v, "integer");
-            if (rc > 0 && bounded(f))
-                return schema_fail(c, n < 0 ? F_MIN : F_MAX, f, v, NULL);
-            if (rc > 0)
-                return schema_fail(c, F_TYPE, f, v, "integer");
-        } else {
-            return schema_fail(c, F_TYPE, f, v, "integer");
-        }
-        if (bounded(f) && n < f->min)
-            return schema_fail(c, F_MIN, f, v, NULL);
-        if (bounded(f) && n > f->max)
-            return schema_fail(c, F_MAX, f, v, NULL);
-        return 0;
-    }
-    case API_FIELD_NUMBER: {
-        if (!json_is_number(v))
-            return schema_fail(c, F_TYPE, f, v, "number");
-        double d = json_number_value(v);
-        if (bounded(f) && d < (double)f->min)
-            return schema_fail(c, F_MIN, f, v, NULL);
-        if (bounded(f) && d > (double)f->max)
-            return schema_fail(c, F_MAX, f, v, NULL);
-        return 0;
-    }
+    case API_FIELD_UUID:
+        return check_uuid(c, f, v);
+    case API_FIELD_INTEGER:
+        return check_integer(c, f, v);
+    case API_FIELD_NUMBER:
+        return check_number(c, f, v);
     case API_FIELD_BOOLEAN:
-        if (json_is_boolean(v))
-            return 0;
-        if (json_is_string(v) && (f->flags & API_FIELD_INT_STRING) &&
-            strlen(json_string_value(v)) == json_string_length(v) &&
-            parse_bool_text(json_string_value(v)) >= 0)
-            return 0;
-        return schema_fail(c, F_TYPE, f, v, "boolean");
+        return check_boolean(c, f, v);
     case API_FIELD_OBJECT:
-        if (!json_is_object(v))
-            return schema_fail(c, F_TYPE, f, v, "object");
-        if (f->max > 0 && (long long)json_object_size(v) > f->max)
-            return schema_fail(c, F_TOO_MANY, f, v, NULL);
+        if (check_container(c, f, v, false) < 0)
+            return -1;
         return f->object ? validate_object(c, f->object, v) : 0;
-    case API_FIELD_ARRAY: {
-        if (!json_is_array(v))
-            return schema_fail(c, F_TYPE, f, v, "array");
-        if (f->max > 0 && (long long)json_array_size(v) > f->max)
-            return schema_fail(c, F_TOO_MANY, f, v, NULL);
-        if (!f->items)
-            return 0;
-        size_t i;
-        json_t *item;
-        json_array_foreach (v, i, item) {
-            size_t old = push_index(c, i);
-            int rc = check_value(c, f->items, item);
-            pop_path(c, old);
-            if (rc < 0)
-                return -1;
-        }
-        return 0;
-    }
+    case API_FIELD_ARRAY:
+        return check_array(c, f, v);
     case API_FIELD_STRING_MAP:
-        if (!json_is_object(v))
-            return schema_fail(c, F_TYPE, f, v, "object");
-        if (f->max > 0 && (long long)json_object_size(v) > f->max)
-            return schema_fail(c, F_TOO_MANY, f, v, NULL);
+        if (check_container(c, f, v, false) < 0)
+            return -1;
         return check_map(c, f, v);
     case API_FIELD__LAST:
         break;
