@@ -39,6 +39,8 @@ tag_filter(const struct api_req *req, const char *key, const char **out, struct 
 static int
 list_projects(struct api_req *req, struct err *err)
 {
+    if (policy_check(&req->ctx, "identity:list_projects", NULL, err) < 0)
+        return -1;
     struct db_project_filter f = {
         .name = api_req_query(req, "name"),
         .domain_id = api_req_query(req, "domain_id"),
@@ -55,29 +57,10 @@ list_projects(struct api_req *req, struct err *err)
     PGconn *conn = api_req_db(req, err);
     if (!conn)
         return -1;
-    json_t *rows;
-    if (is_domain == 1) {
-        rows = json_array(); /* no project acts as a domain here */
-    } else if (policy_allows(&req->ctx, "identity:list_projects", NULL)) {
-        rows = db_project_list(conn, &f, err);
-    } else {
-        /* members and readers: their own project, when it passes the filters */
-        rows = json_array();
-        if (req->ctx.project_id[0]) {
-            json_t *own = db_project_list(conn, &f, err);
-            if (!own) {
-                json_decref(rows);
-                return -1;
-            }
-            size_t i;
-            json_t *row;
-            json_array_foreach (own, i, row) {
-                if (strcmp(json_string_value(json_object_get(row, "id")), req->ctx.project_id) == 0)
-                    json_array_append(rows, row);
-            }
-            json_decref(own);
-        }
-    }
+    /* listing projects is an admin's (Keystone's default); a member finds its
+     * own through /v3/auth/projects or /v3/users/{id}/projects */
+    json_t *rows = is_domain == 1 ? json_array() /* no project acts as a domain here */
+                                  : db_project_list(conn, &f, err);
     if (!rows)
         return -1;
     json_t *list = json_array();
