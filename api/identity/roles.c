@@ -125,16 +125,31 @@ grant_target(struct api_req *req, PGconn *conn, const char **project_id, const c
     return 0;
 }
 
-static int
-put_grant(struct api_req *req, struct err *err)
+/* The policy of a grant verb (on the path's user for a check or list, which
+ * Keystone lets the user make), then the path's project, user and role. */
+static PGconn *
+grant_begin(struct api_req *req, const char *action, const char **p, const char **u, const char **r,
+            struct err *err)
 {
-    if (policy_check(&req->ctx, "identity:create_grant", NULL, err) < 0)
-        return -1;
-    const char *p, *u, *r;
+    struct policy_target target = {.user_id = api_req_param(req, "user_id")};
+    if (policy_check(&req->ctx, action, &target, err) < 0)
+        return NULL;
     PGconn *conn = api_req_db(req, err);
-    if (!conn || grant_target(req, conn, &p, &u, &r, err) < 0)
-        return -1;
-    if (db_assignment_grant(conn, u, p, r, err) < 0)
+    if (!conn || grant_target(req, conn, p, u, r, err) < 0)
+        return NULL;
+    return conn;
+}
+
+/* PUT (route arg 1) or DELETE (0) a grant. */
+static int
+set_grant(struct api_req *req, struct err *err)
+{
+    bool grant = req->match.route->arg != 0;
+    const char *p, *u, *r;
+    PGconn *conn = grant_begin(req, grant ? "identity:create_grant" : "identity:revoke_grant", &p,
+                               &u, &r, err);
+    if (!conn || (grant ? db_assignment_grant(conn, u, p, r, err)
+                        : db_assignment_revoke(conn, u, p, r, err)) < 0)
         return -1;
     role_cache_clear(req->srv->roles);
     api_reply_empty(req, 204);
@@ -145,14 +160,9 @@ static int
 check_grant(struct api_req *req, struct err *err)
 {
     const char *p, *u, *r;
-    struct policy_target target = {.user_id = api_req_param(req, "user_id")};
-    if (policy_check(&req->ctx, "identity:check_grant", &target, err) < 0)
-        return -1;
-    PGconn *conn = api_req_db(req, err);
-    if (!conn || grant_target(req, conn, &p, &u, &r, err) < 0)
-        return -1;
+    PGconn *conn = grant_begin(req, "identity:check_grant", &p, &u, &r, err);
     bool exists;
-    if (db_assignment_check(conn, u, p, r, &exists, err) < 0)
+    if (!conn || db_assignment_check(conn, u, p, r, &exists, err) < 0)
         return -1;
     if (!exists)
         return err_set(err, ERR_NOT_FOUND, "Could not find role assignment: %s on project %s.", r,
@@ -162,32 +172,11 @@ check_grant(struct api_req *req, struct err *err)
 }
 
 static int
-delete_grant(struct api_req *req, struct err *err)
-{
-    if (policy_check(&req->ctx, "identity:revoke_grant", NULL, err) < 0)
-        return -1;
-    const char *p, *u, *r;
-    PGconn *conn = api_req_db(req, err);
-    if (!conn || grant_target(req, conn, &p, &u, &r, err) < 0)
-        return -1;
-    if (db_assignment_revoke(conn, u, p, r, err) < 0)
-        return -1;
-    role_cache_clear(req->srv->roles);
-    api_reply_empty(req, 204);
-    return 0;
-}
-
-static int
 list_grants(struct api_req *req, struct err *err)
 {
     const char *p, *u, *r;
-    struct policy_target target = {.user_id = api_req_param(req, "user_id")};
-    if (policy_check(&req->ctx, "identity:list_grants", &target, err) < 0)
-        return -1;
-    PGconn *conn = api_req_db(req, err);
-    if (!conn || grant_target(req, conn, &p, &u, &r, err) < 0)
-        return -1;
-    json_t *rows = db_assignment_roles(conn, u, p, err);
+    PGconn *conn = grant_begin(req, "identity:list_grants", &p, &u, &r, err);
+    json_t *rows = conn ? db_assignment_roles(conn, u, p, err) : NULL;
     if (!rows)
         return -1;
     json_t *list = json_array();
@@ -280,7 +269,8 @@ static const struct api_route routes[] = {
      .handler = list_grants},
     {.method = "PUT",
      .pattern = "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}",
-     .handler = put_grant},
+     .handler = set_grant,
+     .arg = 1},
     {.method = "HEAD",
      .pattern = "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}",
      .handler = check_grant},
@@ -289,7 +279,8 @@ static const struct api_route routes[] = {
      .handler = check_grant},
     {.method = "DELETE",
      .pattern = "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}",
-     .handler = delete_grant},
+     .handler = set_grant,
+     .arg = 0},
     {.method = "GET", .pattern = "/v3/role_assignments", .handler = list_role_assignments},
 };
 
