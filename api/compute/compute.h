@@ -99,6 +99,12 @@ const char *compute_project(struct api_req *req, struct err *err);
  * host, metadata (text) and host_up (bool); 404 otherwise. */
 json_t *compute_server_get(struct api_req *req, PGconn *conn, const char *id, struct err *err);
 
+/* ---- metadata (compute/metadata.c) ---- */
+
+/* 403 when @meta holds more keys than @project's metadata_items quota. */
+int compute_metadata_quota(struct api_req *req, PGconn *conn, const char *project,
+                           const json_t *meta, struct err *err);
+
 /* ---- quotas (compute/limits.c) ---- */
 
 enum compute_quota {
