@@ -142,6 +142,20 @@ keypair_name_valid(const char *s)
     return true;
 }
 
+/* The user whose key pairs a request acts on: the caller, or from 2.10 the
+ * `user_id` query argument (@given, for create the body's member), which only
+ * an admin may point at another user. */
+static const char *
+keypair_user(struct api_req *req, const char *given, const char *action, struct err *err)
+{
+    if (req->microversion < COMPUTE_MV(2, 10) || !given || !*given ||
+        strcmp(given, req->ctx.user_id) == 0)
+        return req->ctx.user_id;
+    if (compute_require_admin(req, action, err) < 0)
+        return NULL;
+    return given;
+}
+
 static int
 list_keypairs(struct api_req *req, struct err *err)
 {
@@ -150,17 +164,26 @@ list_keypairs(struct api_req *req, struct err *err)
     PGconn *conn = api_req_db(req, err);
     if (!conn)
         return -1;
-    const char *p[] = {req->ctx.user_id};
-    json_t *rows = db_query_json(
-        conn, "SELECT name, public_key, fingerprint FROM keypair WHERE user_id = $1 ORDER BY name",
-        1, p, err);
+    const char *user =
+        keypair_user(req, api_req_query(req, "user_id"), "os_compute_api:os-keypairs:index", err);
+    if (!user)
+        return -1;
+    /* 2.2: the key type */
+    const char *p[] = {user, req->microversion >= COMPUTE_MV(2, 2) ? "t" : "f"};
+    json_t *rows = db_query_json(conn,
+                                 "SELECT name, public_key, fingerprint, CASE WHEN $2 = 't' THEN "
+                                 "'ssh' END AS type FROM keypair WHERE user_id = $1 ORDER BY name",
+                                 2, p, err);
     if (!rows)
         return -1;
     json_t *list = json_array();
     size_t i;
     json_t *row;
-    json_array_foreach (rows, i, row)
+    json_array_foreach (rows, i, row) {
+        if (json_is_null(json_object_get(row, "type")))
+            json_object_del(row, "type");
         json_array_append_new(list, json_pack("{s:O}", "keypair", row));
+    }
     json_decref(rows);
     api_reply_json(req, 200, json_pack("{s:o}", "keypairs", list));
     return 0;
@@ -175,18 +198,24 @@ show_keypair(struct api_req *req, struct err *err)
     PGconn *conn = api_req_db(req, err);
     if (!conn)
         return -1;
-    const char *p[] = {req->ctx.user_id, name};
-    json_t *row = db_compute_one(
-        conn, "Keypair", name,
-        "SELECT id, name, public_key, fingerprint, user_id, " COMPUTE_TS_SQL(
-            "created_at") " AS created_at, false AS deleted, NULL::text AS deleted_at, NULL::text AS updated_at "
-                          "FROM keypair WHERE user_id = $1 AND name = $2",
-        2, p, err);
+    const char *user =
+        keypair_user(req, api_req_query(req, "user_id"), "os_compute_api:os-keypairs:show", err);
+    if (!user)
+        return -1;
+    const char *p[] = {user, name};
+    json_t *row = db_compute_one(conn, "Keypair", name,
+                                 "SELECT id, name, public_key, fingerprint, user_id, "
+                                 "nova_ts(created_at) AS created_at, false AS deleted, "
+                                 "NULL::text AS deleted_at, NULL::text AS updated_at "
+                                 "FROM keypair WHERE user_id = $1 AND name = $2",
+                                 2, p, err);
     if (!row) {
         if (err->code == ERR_NOT_FOUND)
-            err_set(err, ERR_NOT_FOUND, "Keypair %s not found for user %s", name, req->ctx.user_id);
+            err_set(err, ERR_NOT_FOUND, "Keypair %s not found for user %s", name, user);
         return -1;
     }
+    if (req->microversion >= COMPUTE_MV(2, 2))
+        json_object_set_new(row, "type", json_string("ssh"));
     api_reply_json(req, 200, json_pack("{s:o}", "keypair", row));
     return 0;
 }
@@ -199,9 +228,21 @@ create_keypair(struct api_req *req, struct err *err)
     json_t *kp = compute_body(req, "keypair", err);
     if (!kp)
         return -1;
-    const char *name, *public_key, *type;
+    const char *name, *public_key, *type, *user_arg;
     if (compute_str(kp, "name", true, 255, &name, err) < 0 ||
-        compute_str(kp, "type", false, 16, &type, err) < 0)
+        compute_str(kp, "type", false, 16, &type, err) < 0 ||
+        compute_str(kp, "user_id", false, 255, &user_arg, err) < 0)
+        return -1;
+    if (type && req->microversion < COMPUTE_MV(2, 2))
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field/attribute keypair. Additional properties are not "
+                       "allowed ('type' was unexpected)");
+    if (user_arg && req->microversion < COMPUTE_MV(2, 10))
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field/attribute keypair. Additional properties are not "
+                       "allowed ('user_id' was unexpected)");
+    const char *user = keypair_user(req, user_arg, "os_compute_api:os-keypairs:create", err);
+    if (!user)
         return -1;
     /* a key file's content: trailing newlines allowed, stripped */
     json_t *jpk = json_object_get(kp, "public_key");
@@ -248,8 +289,8 @@ create_keypair(struct api_req *req, struct err *err)
     if (!conn || db_begin(conn, err) < 0)
         goto cleanup;
     long long limit;
-    const char *p[] = {req->ctx.user_id, name, public_key, fp};
-    if (db_compute_lock_project(conn, req->ctx.user_id, err) < 0 ||
+    const char *p[] = {user, name, public_key, fp};
+    if (db_compute_lock_project(conn, user, err) < 0 ||
         compute_quota_limit(req, conn, req->ctx.project_id, COMPUTE_QUOTA_KEY_PAIRS, &limit, err) <
             0)
         goto rollback;
@@ -277,10 +318,14 @@ create_keypair(struct api_req *req, struct err *err)
     if (db_commit(conn, err) < 0)
         goto cleanup;
     resp = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "public_key", public_key, "fingerprint", fp,
-                     "user_id", req->ctx.user_id);
+                     "user_id", user);
     if (gen_private)
         json_object_set_new(resp, "private_key", json_string(gen_private));
-    api_reply_json(req, 200, json_pack("{s:o}", "keypair", resp));
+    /* 2.2: the key type, and 201 */
+    if (req->microversion >= COMPUTE_MV(2, 2))
+        json_object_set_new(resp, "type", json_string("ssh"));
+    api_reply_json(req, req->microversion >= COMPUTE_MV(2, 2) ? 201 : 200,
+                   json_pack("{s:o}", "keypair", resp));
     rc = 0;
     goto cleanup;
 rollback:
@@ -303,14 +348,18 @@ delete_keypair(struct api_req *req, struct err *err)
     PGconn *conn = api_req_db(req, err);
     if (!conn)
         return -1;
-    const char *p[] = {req->ctx.user_id, name};
+    const char *user =
+        keypair_user(req, api_req_query(req, "user_id"), "os_compute_api:os-keypairs:delete", err);
+    if (!user)
+        return -1;
+    const char *p[] = {user, name};
     int n = db_compute_cmd(conn, "DELETE FROM keypair WHERE user_id = $1 AND name = $2", 2, p, err);
     if (n < 0)
         return -1;
     if (n == 0)
-        return err_set(err, ERR_NOT_FOUND, "Keypair %s not found for user %s", name,
-                       req->ctx.user_id);
-    api_reply_empty(req, 202);
+        return err_set(err, ERR_NOT_FOUND, "Keypair %s not found for user %s", name, user);
+    /* 2.2: 204 */
+    api_reply_empty(req, req->microversion >= COMPUTE_MV(2, 2) ? 204 : 202);
     return 0;
 }
 

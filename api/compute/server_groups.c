@@ -17,12 +17,18 @@
     "AND i.deleted_at IS NULL), '[]')::text AS members FROM server_group g "
 
 static json_t *
-group_json(const json_t *row)
+group_json(const struct api_req *req, const json_t *row)
 {
     json_t *members = json_loads(json_string_value(json_object_get(row, "members")), 0, NULL);
-    return json_pack("{s:O,s:O,s:[O],s:o,s:{}}", "id", json_object_get(row, "id"), "name",
-                     json_object_get(row, "name"), "policies", json_object_get(row, "policy"),
-                     "members", members ? members : json_array(), "metadata");
+    json_t *g = json_pack("{s:O,s:O,s:[O],s:o,s:{}}", "id", json_object_get(row, "id"), "name",
+                          json_object_get(row, "name"), "policies", json_object_get(row, "policy"),
+                          "members", members ? members : json_array(), "metadata");
+    /* 2.13: the owner */
+    if (req->microversion >= COMPUTE_MV(2, 13)) {
+        json_object_set(g, "project_id", json_object_get(row, "project_id"));
+        json_object_set(g, "user_id", json_object_get(row, "user_id"));
+    }
+    return g;
 }
 
 static int
@@ -45,7 +51,7 @@ list_groups(struct api_req *req, struct err *err)
     size_t i;
     json_t *row;
     json_array_foreach (rows, i, row)
-        json_array_append_new(list, group_json(row));
+        json_array_append_new(list, group_json(req, row));
     json_decref(rows);
     api_reply_json(req, 200, json_pack("{s:o}", "server_groups", list));
     return 0;
@@ -73,7 +79,7 @@ show_group(struct api_req *req, struct err *err)
     json_t *row = conn ? group_get(req, conn, api_req_param(req, "group_id"), err) : NULL;
     if (!row)
         return -1;
-    api_reply_json(req, 200, json_pack("{s:o}", "server_group", group_json(row)));
+    api_reply_json(req, 200, json_pack("{s:o}", "server_group", group_json(req, row)));
     json_decref(row);
     return 0;
 }
@@ -98,13 +104,16 @@ create_group(struct api_req *req, struct err *err)
                              : NULL;
     static const char *const known[] = {"affinity", "anti-affinity", "soft-affinity",
                                         "soft-anti-affinity"};
+    /* the soft variants came with 2.15 */
+    size_t nknown = req->microversion >= COMPUTE_MV(2, 15) ? ARRAY_SIZE(known) : 2;
     bool ok = false;
-    for (size_t i = 0; policy && i < ARRAY_SIZE(known); i++)
+    for (size_t i = 0; policy && i < nknown; i++)
         ok |= strcmp(policy, known[i]) == 0;
     if (!ok)
         return err_set(err, ERR_INVALID,
-                       "Invalid input for field/attribute policies: one of "
-                       "affinity, anti-affinity, soft-affinity, soft-anti-affinity is required.");
+                       "Invalid input for field/attribute policies: one of affinity, "
+                       "anti-affinity%s is required.",
+                       nknown > 2 ? ", soft-affinity, soft-anti-affinity" : "");
     PGconn *conn = api_req_db(req, err);
     if (!conn || db_begin(conn, err) < 0)
         return -1;
@@ -136,7 +145,7 @@ create_group(struct api_req *req, struct err *err)
     json_t *row = group_get(req, conn, id, err);
     if (!row)
         return -1;
-    api_reply_json(req, 200, json_pack("{s:o}", "server_group", group_json(row)));
+    api_reply_json(req, 200, json_pack("{s:o}", "server_group", group_json(req, row)));
     json_decref(row);
     return 0;
 rollback:
