@@ -773,10 +773,10 @@ create_server(struct api_req *req, struct err *err)
             "INSERT INTO instance (id, name, project_id, user_id, image_id, flavor_id, vcpus, "
             "memory_mb, root_gb, ephemeral_gb, swap_mb, key_name, key_data, user_data, metadata, "
             "availability_zone, vm_mode, vm_state, task_state, server_group_id, reservation_id, "
-            "launch_index, kernel_id, ramdisk_id, description) SELECT $1::uuid, $2, $3, $4, $5, "
-            "f.id, f.vcpus, f.memory_mb, f.root_gb, f.ephemeral_gb, f.swap_mb, $7, $8, $9, "
-            "$10::jsonb, $11, $12, 'building', 'scheduling', $13::uuid, $14, $15::int, $16, $17, "
-            "$18 FROM flavor f WHERE f.id = $6",
+            "launch_index, kernel_id, ramdisk_id, description, hostname) SELECT $1::uuid, $2, $3, "
+            "$4, $5, f.id, f.vcpus, f.memory_mb, f.root_gb, f.ephemeral_gb, f.swap_mb, $7, $8, "
+            "$9, $10::jsonb, $11, $12, 'building', 'scheduling', $13::uuid, $14, $15::int, $16, "
+            "$17, $18, nova_hostname($2) FROM flavor f WHERE f.id = $6",
             18, ip, err);
         free(name);
         if (irc < 0) {

@@ -7,17 +7,34 @@
 -- writing the expression in the query would.
 --
 -- Microversions are integers, major * 1000 + minor (2.19 = 2019).
+--
+-- A function is inlined only when its body is no more volatile than it is
+-- declared: json_build_object and to_char are STABLE, so are the functions
+-- that call them (an IMMUTABLE one would be called, not inlined).
+
+-- Nova's hostname of a server (OS-EXT-SRV-ATTR:hostname, 2.3), made once
+-- from its name at create (a rename leaves it, as in Nova): the name
+-- lowercased, spaces and underscores made '-', anything but letters, digits,
+-- '.' and '-' dropped, '.' and '-' trimmed from both ends, at most 63
+-- characters.
+CREATE FUNCTION nova_hostname(name text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT left(btrim(regexp_replace(translate(lower(name), ' _', '--'), '[^a-z0-9.-]', '', 'g'),
+                      '.-'), 63)
+$$;
 
 -- What the representation needs and the instance did not hold yet:
--- the server description (2.19) and the kernel and ramdisk image ids
--- (OS-EXT-SRV-ATTR:kernel_id / ramdisk_id, 2.3).
+-- the server description (2.19), and the kernel and ramdisk image ids and
+-- the hostname (OS-EXT-SRV-ATTR:kernel_id / ramdisk_id / hostname, 2.3).
 ALTER TABLE instance ADD COLUMN description text CHECK (length(description) <= 255);
 ALTER TABLE instance ADD COLUMN kernel_id text NOT NULL DEFAULT '';
 ALTER TABLE instance ADD COLUMN ramdisk_id text NOT NULL DEFAULT '';
+ALTER TABLE instance ADD COLUMN hostname text;
+UPDATE instance SET hostname = nova_hostname(name);
 
 -- A timestamp as Nova writes it: 2026-01-02T03:04:05Z (UTC), NULL stays NULL.
 CREATE FUNCTION nova_ts(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
 $$;
 
@@ -25,7 +42,7 @@ $$;
 -- ('{"a" : 1, "b" : 2}' -> '"a" : 1, "b" : 2'), for splicing optional
 -- members into a document; NULL stays NULL.
 CREATE FUNCTION nova_members(j json) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT substr(j::text, 2, length(j::text) - 2)
 $$;
 
@@ -51,7 +68,7 @@ $$;
 
 -- The server's self and bookmark links.
 CREATE FUNCTION nova_server_links(id uuid, base_url text) RETURNS json
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT json_build_array(
         json_build_object('rel', 'self', 'href', base_url || '/compute/v2.1/servers/' || id),
         json_build_object('rel', 'bookmark', 'href', base_url || '/compute/servers/' || id))
@@ -77,16 +94,6 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         WHEN n.last_heartbeat IS NOT NULL AND NOT n.forced_down
              AND n.last_heartbeat > now() - make_interval(secs => down_secs) THEN 'UP'
         ELSE 'DOWN' END
-$$;
-
--- Nova's hostname of a server (OS-EXT-SRV-ATTR:hostname, 2.3): the display
--- name lowercased, spaces and underscores made '-', anything but letters,
--- digits, '.' and '-' dropped, '.' and '-' trimmed from both ends, at most
--- 63 characters.
-CREATE FUNCTION nova_hostname(name text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT left(btrim(regexp_replace(regexp_replace(lower(name), '[ _]', '-', 'g'),
-                                     '[^a-z0-9.-]', '', 'g'), '.-'), 63)
 $$;
 
 -- A server in /servers/detail, GET /servers/{id} and PUT /servers/{id}, at
@@ -151,7 +158,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
             'OS-EXT-SRV-ATTR:launch_index', i.launch_index,
             'OS-EXT-SRV-ATTR:kernel_id', i.kernel_id,
             'OS-EXT-SRV-ATTR:ramdisk_id', i.ramdisk_id,
-            'OS-EXT-SRV-ATTR:hostname', nova_hostname(i.name),
+            'OS-EXT-SRV-ATTR:hostname', i.hostname,
             'OS-EXT-SRV-ATTR:root_device_name',
                 CASE WHEN i.host IS NOT NULL THEN '/dev/vda' END,
             'OS-EXT-SRV-ATTR:user_data', i.user_data)) END,
