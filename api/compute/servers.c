@@ -42,15 +42,19 @@ static const struct {
 };
 
 /* Server documents are rendered by PostgreSQL, one text per server, by the
- * functions of db/migrations/0006_compute_render.sql (nova_server_summary,
- * nova_server_doc: every member of the microversion asked for); no JSON tree is
- * built in C, which is what makes a 1,000-server detail list cheap. The
- * queries below select them as their first column, with the instance as
- * `i` and its host's compute_node as `n` (LEFT JOIN) and these parameters:
- * $1 public URL, $2 't' for an admin, $3 microversion, $4 service_down_time. */
-#define SERVER_DETAIL_DOC "nova_server_doc(i, n, $1, $2::bool, $3::int, $4::int)"
-#define SERVER_SUMMARY_DOC "nova_server_summary(i, $1)"
-#define SERVER_FROM " FROM instance i LEFT JOIN compute_node n ON n.host = i.host "
+ * functions of db/migrations/0006_compute_render.sql; no JSON tree is built in
+ * C, which is what makes a 1,000-server detail list cheap. The queries below
+ * select two columns first: the document, and the members of the microversion,
+ * the caller and the state ("k" : v, ... text or NULL) that reply_docs()
+ * splices in before its closing brace; the instance is `i`, its host's
+ * compute_node `n` (LEFT JOIN), and the parameters are $1 public URL, $2 't'
+ * for an admin, $3 microversion, $4 service_down_time. */
+#define SERVER_DETAIL_DOC                                                                          \
+    "nova_server_doc(i, $1), nova_server_extra(i, n, $2::bool, $3::int, $4::int)"
+#define SERVER_SUMMARY_DOC "nova_server_summary(i, $1), NULL::text"
+/* n is needed for host_status only (2.16, admins): other callers skip the join */
+#define SERVER_FROM                                                                                \
+    " FROM instance i LEFT JOIN compute_node n ON n.host = i.host AND $2::bool AND $3::int >= 2016 "
 
 static const char *
 vm_state_of_status(const char *status)
@@ -77,9 +81,9 @@ json_text(const char *s, json_t *dflt)
     return v;
 }
 
-/* Reply @prefix + @docs (column 0 of each row, joined by commas) + @suffix,
- * as JSON: the bodies PostgreSQL rendered are sent as they are (what
- * api_reply_json does with a serialised tree). */
+/* Reply @prefix + @docs (texts joined by commas) + @suffix, as JSON: the
+ * bodies PostgreSQL rendered are sent as they are (what api_reply_json does
+ * with a serialised tree). */
 static void
 reply_docs(struct api_req *req, int status, const char *prefix, const PGresult *res,
            const char *suffix)
@@ -87,16 +91,25 @@ reply_docs(struct api_req *req, int status, const char *prefix, const PGresult *
     size_t plen = strlen(prefix), slen = strlen(suffix), n = plen + slen + 1;
     int rows = PQntuples(res);
     for (int r = 0; r < rows; r++)
-        n += (size_t)PQgetlength(res, r, 0) + 1;
+        n += (size_t)PQgetlength(res, r, 0) + (size_t)PQgetlength(res, r, 1) + 2;
     char *out = xmalloc(n), *w = out;
     memcpy(w, prefix, plen);
     w += plen;
     for (int r = 0; r < rows; r++) {
         if (r)
             *w++ = ',';
+        /* the document, and when column 1 is not NULL its extra members
+         * ("a":1,"b":2, without braces) before the closing brace */
         size_t l = (size_t)PQgetlength(res, r, 0);
         memcpy(w, PQgetvalue(res, r, 0), l);
         w += l;
+        if (!PQgetisnull(res, r, 1) && l > 0 && w[-1] == '}') {
+            size_t e = (size_t)PQgetlength(res, r, 1);
+            w[-1] = ',';
+            memcpy(w, PQgetvalue(res, r, 1), e);
+            w += e;
+            *w++ = '}';
+        }
     }
     memcpy(w, suffix, slen);
     w += slen;
@@ -280,7 +293,7 @@ list_servers(struct api_req *req, struct err *err)
     char *suffix;
     if (api_req_query(req, "limit") && limit > 0 && rows == limit) {
         char *href = api_req_url(req, COMPUTE_V21 "/servers%s?limit=%lld&marker=%s",
-                                 detail ? "/detail" : "", limit, PQgetvalue(res, rows - 1, 1));
+                                 detail ? "/detail" : "", limit, PQgetvalue(res, rows - 1, 2));
         json_t *links = json_pack("[{s:s,s:s}]", "rel", "next", "href", href);
         char *ltxt = json_dumps(links, JSON_COMPACT);
         suffix = xasprintf("],\"servers_links\":%s}", ltxt);
