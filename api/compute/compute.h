@@ -15,9 +15,9 @@
 /* Microversions as major * 1000 + minor (api_req.microversion). */
 #define COMPUTE_MV(major, minor) ((major)*1000 + (minor))
 #define COMPUTE_MV_MIN COMPUTE_MV(2, 1)
-#define COMPUTE_MV_MAX COMPUTE_MV(2, 25)
+#define COMPUTE_MV_MAX COMPUTE_MV(2, 28)
 #define COMPUTE_VERSION_MIN "2.1"
-#define COMPUTE_VERSION_MAX "2.25"
+#define COMPUTE_VERSION_MAX "2.28"
 
 /* ---- route tables (listed in api_tables[]) ---- */
 extern const struct api_route_table compute_versions_routes;
@@ -32,6 +32,7 @@ extern const struct api_route_table compute_services_routes;
 extern const struct api_route_table compute_az_routes;
 extern const struct api_route_table compute_server_groups_routes;
 extern const struct api_route_table compute_images_routes;
+extern const struct api_route_table compute_server_tags_routes;
 
 /* ---- shared helpers (compute/util.c) ---- */
 

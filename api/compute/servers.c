@@ -191,6 +191,23 @@ compute_claim_release(PGconn *conn, const char *instance_id, struct err *err)
 
 /* ---- list ---- */
 
+/* A comma-separated tag filter ("red,green") as a JSON array text, NULL for
+ * none. */
+static char *
+tag_list(const char *v)
+{
+    if (!v)
+        return NULL;
+    json_t *a = json_array();
+    char *copy = xstrdup(v), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        json_array_append_new(a, json_string(t));
+    free(copy);
+    char *txt = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return txt;
+}
+
 static int
 list_servers(struct api_req *req, struct err *err)
 {
@@ -266,8 +283,13 @@ list_servers(struct api_req *req, struct err *err)
     snprintf(lim, sizeof(lim), "%lld", limit);
     struct doc_params d;
     doc_params(req, &d);
-    const char *p[] = {d.p[0], d.p[1], d.p[2], d.p[3], project, name, vm_state,
-                       image,  flavor, since,  marker, lim,     host};
+    /* 2.26: tags (all of), tags-any, not-tags (not all of), not-tags-any */
+    char *tf[4] = {NULL, NULL, NULL, NULL};
+    static const char *const tag_filters[] = {"tags", "tags-any", "not-tags", "not-tags-any"};
+    for (size_t t = 0; t < ARRAY_SIZE(tag_filters) && req->microversion >= COMPUTE_MV(2, 26); t++)
+        tf[t] = tag_list(api_req_query(req, tag_filters[t]));
+    const char *p[] = {d.p[0], d.p[1], d.p[2], d.p[3], project, name,  vm_state, image, flavor,
+                       since,  marker, lim,    host,   tf[0],   tf[1], tf[2],    tf[3]};
 #define SERVER_LIST_WHERE                                                                          \
     SERVER_FROM "WHERE ($5::text IS NULL OR i.project_id = $5) "                                   \
                 "AND $1::text IS NOT NULL AND $2::bool IS NOT NULL AND $3::int IS NOT NULL "       \
@@ -279,14 +301,24 @@ list_servers(struct api_req *req, struct err *err)
                 "AND ($8::text IS NULL OR i.image_id = $8) "                                       \
                 "AND ($9::text IS NULL OR i.flavor_id = $9) "                                      \
                 "AND ($13::text IS NULL OR i.host = $13) "                                         \
+                "AND ($14::json IS NULL OR "                                                       \
+                "     i.tags @> ARRAY(SELECT json_array_elements_text($14))) "                     \
+                "AND ($15::json IS NULL OR "                                                       \
+                "     i.tags && ARRAY(SELECT json_array_elements_text($15))) "                     \
+                "AND ($16::json IS NULL OR "                                                       \
+                "     NOT i.tags @> ARRAY(SELECT json_array_elements_text($16))) "                 \
+                "AND ($17::json IS NULL OR "                                                       \
+                "     NOT i.tags && ARRAY(SELECT json_array_elements_text($17))) "                 \
                 "AND ($11::uuid IS NULL OR (i.created_at, i.id) < "                                \
                 "     (SELECT created_at, id FROM instance WHERE id = $11::uuid)) "                \
                 "ORDER BY i.created_at DESC, i.id DESC LIMIT $12::int"
     PGresult *res = db_exec(conn,
                             detail ? "SELECT " SERVER_DETAIL_DOC ", i.id::text" SERVER_LIST_WHERE
                                    : "SELECT " SERVER_SUMMARY_DOC ", i.id::text" SERVER_LIST_WHERE,
-                            13, p, err);
+                            17, p, err);
 #undef SERVER_LIST_WHERE
+    for (size_t t = 0; t < ARRAY_SIZE(tf); t++)
+        free(tf[t]);
     if (!res)
         return -1;
     int rows = PQntuples(res);

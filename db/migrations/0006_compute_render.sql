@@ -24,12 +24,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- What the representation needs and the instance did not hold yet:
--- the server description (2.19), and the kernel and ramdisk image ids and
--- the hostname (OS-EXT-SRV-ATTR:kernel_id / ramdisk_id / hostname, 2.3).
+-- the server description (2.19), its tags (2.26), and the kernel and
+-- ramdisk image ids and the hostname (OS-EXT-SRV-ATTR:kernel_id /
+-- ramdisk_id / hostname, 2.3).
 ALTER TABLE instance ADD COLUMN description text CHECK (length(description) <= 255);
 ALTER TABLE instance ADD COLUMN kernel_id text NOT NULL DEFAULT '';
 ALTER TABLE instance ADD COLUMN ramdisk_id text NOT NULL DEFAULT '';
 ALTER TABLE instance ADD COLUMN hostname text;
+-- the server's tags (2.26), sorted and unique
+ALTER TABLE instance ADD COLUMN tags text[] NOT NULL DEFAULT '{}';
 UPDATE instance SET hostname = nova_hostname(name);
 
 -- A timestamp as Nova writes it: 2026-01-02T03:04:05Z (UTC), NULL stays NULL.
@@ -179,6 +182,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         -- 2.19: the description
         CASE WHEN mv >= 2019 THEN nova_members(json_build_object(
             'description', i.description)) END,
+        -- 2.26: the tags
+        CASE WHEN mv >= 2026 THEN nova_members(json_build_object('tags', i.tags)) END,
         -- the fault of a server in ERROR (or deleted after one)
         CASE WHEN i.fault IS NOT NULL AND i.vm_state IN ('error', 'deleted')
              THEN nova_members(json_build_object('fault', json_build_object(

@@ -114,8 +114,8 @@ expect() { # expect STATUS NOVA_KEY DESCRIPTION METHOD PATH [curl args]
 
 # ---- discovery and microversions ----
 req GET /compute/
-check "GET /compute/: v2.0 first, then v2.1 at 2.1 to 2.25" \
-    test "$(json "b['versions'][0]['id'] + ' ' + b['versions'][1]['id'] + ' ' + b['versions'][1]['version'] + ' ' + b['versions'][1]['min_version']")" = "v2.0 v2.1 2.25 2.1"
+check "GET /compute/: v2.0 first, then v2.1 at 2.1 to 2.28" \
+    test "$(json "b['versions'][0]['id'] + ' ' + b['versions'][1]['id'] + ' ' + b['versions'][1]['version'] + ' ' + b['versions'][1]['min_version']")" = "v2.0 v2.1 2.28 2.1"
 req GET /compute/v2.1
 check "GET /compute/v2.1 (no slash): version document with its self link" \
     test "$(json "b['version']['links'][0]['href']")" = "$URL/compute/v2.1/"
@@ -127,16 +127,16 @@ check "microversion headers echoed (both, Vary, X-Compute-Request-Id)" \
 expect 406 notAcceptable "microversion 2.60 refused" GET /compute/v2.1/flavors -H 'OpenStack-API-Version: compute 2.60'
 req GET /compute/v2.1/flavors -H 'OpenStack-API-Version: compute latest'
 check "microversion latest is 2.1" test "$STATUS" = 200
-check "microversion latest is served as 2.25" test "$(header OpenStack-API-Version)|$(header X-OpenStack-Nova-API-Version)" = "compute 2.25|2.25"
+check "microversion latest is served as 2.28" test "$(header OpenStack-API-Version)|$(header X-OpenStack-Nova-API-Version)" = "compute 2.28|2.28"
 req GET /compute/v2.1
-check "GET /compute/v2.1: version 2.25, min_version 2.1" test "$(json "b['version']['version'] + ' ' + b['version']['min_version']")" = "2.25 2.1"
-for v in 2.1 2.2 2.9 2.10 2.19 2.24 2.25; do
+check "GET /compute/v2.1: version 2.28, min_version 2.1" test "$(json "b['version']['version'] + ' ' + b['version']['min_version']")" = "2.28 2.1"
+for v in 2.1 2.2 2.9 2.10 2.19 2.25 2.26 2.28; do
     req GET /compute/v2.1/flavors -H "OpenStack-API-Version: compute $v"
     r1="$STATUS $(header OpenStack-API-Version)"
     req GET /compute/v2.1/flavors -H "X-OpenStack-Nova-API-Version: $v"
     check "microversion $v served (both headers)" test "$r1|$STATUS $(header X-OpenStack-Nova-API-Version)" = "200 compute $v|200 $v"
 done
-expect 406 notAcceptable "microversion 2.26 (above the maximum) refused" GET /compute/v2.1/flavors -H 'OpenStack-API-Version: compute 2.26'
+expect 406 notAcceptable "microversion 2.29 (above the maximum) refused" GET /compute/v2.1/flavors -H 'OpenStack-API-Version: compute 2.29'
 expect 406 notAcceptable "microversion 2.0 (below the minimum) refused" GET /compute/v2.1/flavors -H 'X-OpenStack-Nova-API-Version: 2.0'
 expect 406 notAcceptable "microversion 3.1 refused" GET /compute/v2.1/flavors -H 'OpenStack-API-Version: compute 3.1'
 expect 400 badRequest "malformed microversion 2.x" GET /compute/v2.1/flavors -H 'OpenStack-API-Version: compute 2.x'
@@ -268,11 +268,12 @@ if [ "$REAL" = 1 ]; then
     HV_ID=$(psql_q "SELECT id FROM compute_node WHERE host = 'hv1'")
     check "hypervisor show (by id) with its resources" bash -c "openstack hypervisor show $HV_ID -f json | python3 -c 'import json,sys; h=json.load(sys.stdin); assert h[\"vcpus\"] > 0 and h[\"memory_mb\"] > 0, h'"
     check "hypervisor stats show" os hypervisor stats show
-    check "hypervisor show at 2.25 (CLI)" bash -c "openstack --os-compute-api-version 2.25 hypervisor show $HV_ID -f json | python3 -c 'import json,sys; h=json.load(sys.stdin); assert h[\"service_host\"] == \"hv1\" and h[\"uptime\"], h'"
-    check "hypervisor list at 2.25 (CLI)" bash -c "openstack --os-compute-api-version 2.25 hypervisor list -f value -c 'Hypervisor Hostname' | grep -q ."
-    check "hypervisor stats show at 2.25 (CLI)" os --os-compute-api-version 2.25 hypervisor stats show
-    req GET /compute/v2.1/os-hypervisors/detail -H "$(mvh 2.25)"
-    check "2.25 hypervisor detail carries every field" python3 - "$BODY" <<'PY'
+    check "hypervisor show at 2.28 (CLI)" bash -c "openstack --os-compute-api-version 2.28 hypervisor show $HV_ID -f json | python3 -c 'import json,sys; h=json.load(sys.stdin); assert h[\"service_host\"] == \"hv1\" and h[\"uptime\"], h'"
+    check "hypervisor list at 2.28 (CLI)" bash -c "openstack --os-compute-api-version 2.28 hypervisor list -f value -c 'Hypervisor Hostname' | grep -q ."
+    check "hypervisor stats show at 2.28 (CLI)" os --os-compute-api-version 2.28 hypervisor stats show
+    for v in 2.27 2.28; do
+    req GET /compute/v2.1/os-hypervisors/detail -H "$(mvh $v)"
+    check "$v hypervisor detail carries every field" python3 - "$BODY" "$v" <<'PY'
 import json, sys
 h = json.load(open(sys.argv[1]))["hypervisors"][0]
 want = {"id", "hypervisor_hostname", "state", "status", "hypervisor_type", "hypervisor_version",
@@ -280,9 +281,14 @@ want = {"id", "hypervisor_hostname", "state", "status", "hypervisor_type", "hype
         "local_gb_used", "free_ram_mb", "free_disk_gb", "current_workload", "running_vms",
         "disk_available_least", "cpu_info", "service"}
 assert set(h) == want, set(h) ^ want
-assert isinstance(h["id"], int) and isinstance(h["cpu_info"], str), h
+assert isinstance(h["id"], int), h
+# a JSON object from 2.28, its text below
+assert isinstance(h["cpu_info"], dict if sys.argv[2] == "2.28" else str), h["cpu_info"]
 assert set(h["service"]) == {"host", "id", "disabled_reason"}, h["service"]
 PY
+    done
+    req GET "/compute/v2.1/os-hypervisors/$HV_ID" -H "$(mvh 2.28)"
+    check "2.28 hypervisor show: cpu_info an object" test "$(json "type(b['hypervisor']['cpu_info']).__name__")" = dict
     req GET "/compute/v2.1/os-hypervisors/$HV_ID/uptime"
     check "uptime has only id, hypervisor_hostname, state, status, uptime" \
         test "$(json "sorted(b['hypervisor'])")" = "['hypervisor_hostname', 'id', 'state', 'status', 'uptime']"
@@ -407,9 +413,11 @@ ATTR23="OS-EXT-SRV-ATTR:reservation_id OS-EXT-SRV-ATTR:launch_index OS-EXT-SRV-A
     check_members 2.16 present host_status
     check_members 2.18 absent description
     check_members 2.19 present description
-    check_members 2.25 present $ATTR23 locked host_status description
+    check_members 2.25 absent tags
+    check_members 2.26 present tags
+    check_members 2.28 present $ATTR23 locked host_status description tags
 }
-req GET "/compute/v2.1/servers/$VM1" -H "$(mvh 2.25)"
+req GET "/compute/v2.1/servers/$VM1" -H "$(mvh 2.28)"
 check "2.3 attributes: reservation, launch index, kernel/ramdisk ids, hostname, root device, user_data" python3 - "$BODY" "$KERNEL" "$RAMDISK" "$(base64 -w0 "$TMP/k2.pub")" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))["server"]
@@ -427,7 +435,7 @@ fi
 req GET "/compute/v2.1/servers/$VM1" -H "$(mvh 2.1)"
 check "2.1 flavor is {id, links}" test "$(json "sorted(b['server']['flavor'])")" = "['id', 'links']"
 
-# golden documents at 2.1 and 2.25 (ids, times and URLs replaced; rewritten
+# golden documents at 2.1 and 2.28 (ids, times and URLs replaced; rewritten
 # from this run when NUBE_UPDATE_GOLDEN is set, to be reviewed in the diff)
 golden() { # golden VERSION FILE
     req GET "/compute/v2.1/servers/$VM1" -H "$(mvh "$1")"
@@ -462,7 +470,7 @@ if got != want:
 PY
 }
 check "server detail at 2.1 matches tests/compute_api/golden/server_2.1.json" golden 2.1 "$SRC/tests/compute_api/golden/server_2.1.json"
-check "server detail at 2.25 matches tests/compute_api/golden/server_2.25.json" golden 2.25 "$SRC/tests/compute_api/golden/server_2.25.json"
+check "server detail at 2.28 matches tests/compute_api/golden/server_2.28.json" golden 2.28 "$SRC/tests/compute_api/golden/server_2.28.json"
 
 # description (2.19): create, update, clear; refused below 2.19
 expect 400 badRequest "description at 2.18 (a 2.19 member) on update" PUT "/compute/v2.1/servers/$VM1" -H "$(mvh 2.18)" -d '{"server":{"description":"d"}}'
@@ -495,9 +503,43 @@ check "?name=^m1 (anchored) finds nothing" test "$(json "b['servers']")" = "[]"
 expect 400 badRequest "?name= with an invalid regex is 400" GET "/compute/v2.1/servers?name=%28"
 expect 400 badRequest "?name= with an invalid regex on detail is 400" GET "/compute/v2.1/servers/detail?name=a%5B"
 
+# server tags (2.26)
+expect 404 itemNotFound "tags at 2.25 (a 2.26 API) are 404" GET "/compute/v2.1/servers/$VM1/tags" -H "$(mvh 2.25)"
+req GET "/compute/v2.1/servers/$VM1/tags" -H "$(mvh 2.26)"
+check "2.26 a new server has no tags" test "$STATUS|$(json "b['tags']")" = "200|[]"
+req PUT "/compute/v2.1/servers/$VM1/tags/red" -H "$(mvh 2.26)"
+check "2.26 PUT one tag: 201 with its Location" test "$STATUS|$(header Location | grep -c "/servers/$VM1/tags/red")" = "201|1"
+req PUT "/compute/v2.1/servers/$VM1/tags/red" -H "$(mvh 2.26)"
+check "2.26 PUT a present tag: 204" test "$STATUS" = 204
+req PUT "/compute/v2.1/servers/$VM1/tags" -H "$(mvh 2.26)" -d '{"tags":["blue","amber","blue"]}'
+check "2.26 PUT all tags replaces them, sorted and unique" test "$STATUS|$(json "b['tags']")" = "200|['amber', 'blue']"
+req GET "/compute/v2.1/servers/$VM1/tags/blue" -H "$(mvh 2.26)"
+check "2.26 GET a present tag: 204" test "$STATUS" = 204
+expect 404 itemNotFound "2.26 GET an absent tag" GET "/compute/v2.1/servers/$VM1/tags/red" -H "$(mvh 2.26)"
+expect 400 badRequest "2.26 a tag with a comma" PUT "/compute/v2.1/servers/$VM1/tags" -H "$(mvh 2.26)" -d '{"tags":["a,b"]}'
+expect 400 badRequest "2.26 more than 50 tags" PUT "/compute/v2.1/servers/$VM1/tags" -H "$(mvh 2.26)" -d "{\"tags\":$(python3 -c 'import json; print(json.dumps(["t%d" % i for i in range(51)]))')}"
+expect 400 badRequest "2.26 a tag of 61 characters" PUT "/compute/v2.1/servers/$VM1/tags/$(printf 'x%.0s' $(seq 1 61))" -H "$(mvh 2.26)"
+req GET "/compute/v2.1/servers/$VM1" -H "$(mvh 2.26)"
+check "2.26 server show carries the tags" test "$(json "b['server']['tags']")" = "['amber', 'blue']"
+for f in "tags=blue:['vm1']" "tags=blue,nope:[]" "tags-any=blue,nope:['vm1']" "not-tags=amber,blue:[]" "not-tags=amber,nope:['vm1']" "not-tags-any=nope:['vm1']" "not-tags-any=amber,nope:[]"; do
+    req GET "/compute/v2.1/servers?name=%5Evm1%24&${f%%:*}" -H "$(mvh 2.26)"
+    check "2.26 list filter ${f%%:*}" test "$(json "[s['name'] for s in b['servers']]")" = "${f#*:}"
+done
+req GET "/compute/v2.1/servers?name=%5Evm1%24&tags=nope"
+check "2.1 ignores the tags filter" test "$(json "[s['name'] for s in b['servers']]")" = "['vm1']"
+req DELETE "/compute/v2.1/servers/$VM1/tags/amber" -H "$(mvh 2.26)"
+check "2.26 DELETE one tag: 204" test "$STATUS" = 204
+expect 404 itemNotFound "2.26 DELETE an absent tag" DELETE "/compute/v2.1/servers/$VM1/tags/amber" -H "$(mvh 2.26)"
+check "server set --tag (CLI at 2.26)" os --os-compute-api-version 2.26 server set --tag green vm1
+req GET "/compute/v2.1/servers/$VM1/tags" -H "$(mvh 2.26)"
+check "the CLI's tag is there" test "$(json "b['tags']")" = "['blue', 'green']"
+req DELETE "/compute/v2.1/servers/$VM1/tags" -H "$(mvh 2.26)"
+req GET "/compute/v2.1/servers/$VM1/tags" -H "$(mvh 2.26)"
+check "2.26 DELETE all tags" test "$(json "b['tags']")" = "[]"
+
 # the CLI at explicit microversions
-cli_img "server show at 2.25 (CLI): locked, host_status, description" bash -c "openstack --os-compute-api-version 2.25 server show vm1 -f json | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s[\"locked\"] is False and \"description\" in s and s[\"OS-EXT-SRV-ATTR:hostname\"] == \"vm1\", s'"
-cli_img "server list at 2.25 (CLI)" bash -c "openstack --os-compute-api-version 2.25 server list -f value -c Name | grep -qx vm1"
+cli_img "server show at 2.28 (CLI): locked, host_status, description" bash -c "openstack --os-compute-api-version 2.28 server show vm1 -f json | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s[\"locked\"] is False and \"description\" in s and s[\"OS-EXT-SRV-ATTR:hostname\"] == \"vm1\", s'"
+cli_img "server list at 2.28 (CLI)" bash -c "openstack --os-compute-api-version 2.28 server list -f value -c Name | grep -qx vm1"
 check "server show at 2.79 (CLI) is refused: above the maximum" bash -c "! openstack --os-compute-api-version 2.79 server show $VM1 >/dev/null 2>&1"
 
 # a member of another project sees no admin-only members
@@ -514,8 +556,8 @@ req2() { # req2 METHOD PATH [curl args], as u2
 req2 POST /compute/v2.1/servers -H "$(mvh 2.19)" -d "{\"server\":{\"name\":\"theirs\",\"imageRef\":\"$KERNEL\",\"flavorRef\":\"42\",\"description\":\"u2's\"}}"
 THEIRS=$(json "b['server']['id']" 2>/dev/null)
 check "a member creates a server at 2.19" test "$STATUS" = 202
-req2 GET "/compute/v2.1/servers/$THEIRS" -H "$(mvh 2.25)"
-check "2.25 for a member: locked and description, no OS-EXT-SRV-ATTR:* nor host_status" python3 - "$BODY" <<'PY'
+req2 GET "/compute/v2.1/servers/$THEIRS" -H "$(mvh 2.28)"
+check "2.28 for a member: locked and description, no OS-EXT-SRV-ATTR:* nor host_status" python3 - "$BODY" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))["server"]
 assert not [k for k in s if k.startswith("OS-EXT-SRV-ATTR:")] and "host_status" not in s, sorted(s)
