@@ -27,12 +27,14 @@ parse_version(const char *v, int *mv, struct err *err)
         *mv = COMPUTE_MV_MAX;
         return 0;
     }
+    /* Nova's form: ^([1-9]\d*)\.([1-9]\d*|0)$ (no leading zeros) */
     const char *s = buf;
     char *end;
-    if (!isdigit((unsigned char)*s))
+    if (!isdigit((unsigned char)*s) || *s == '0')
         goto bad;
     long major = strtol(s, &end, 10);
-    if (*end != '.' || !isdigit((unsigned char)end[1]))
+    if (*end != '.' || !isdigit((unsigned char)end[1]) ||
+        (end[1] == '0' && isdigit((unsigned char)end[2])))
         goto bad;
     long minor = strtol(end + 1, &end, 10);
     if (*end || major > 1000 || minor > 999)

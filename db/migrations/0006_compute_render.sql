@@ -14,7 +14,7 @@
 
 -- Nova's hostname of a server (OS-EXT-SRV-ATTR:hostname, 2.3), made once
 -- from its name at create (a rename leaves it, as in Nova): the name
--- lowercased, spaces and underscores made '-', anything but letters, digits,
+-- lowercased, spaces and underscores made '-', anything but ASCII letters, digits,
 -- '.' and '-' dropped, '.' and '-' trimmed from both ends, at most 63
 -- characters.
 CREATE FUNCTION nova_hostname(name text) RETURNS text

@@ -140,6 +140,7 @@ expect 406 notAcceptable "microversion 2.29 (above the maximum) refused" GET /co
 expect 406 notAcceptable "microversion 2.0 (below the minimum) refused" GET /compute/v2.1/flavors -H 'X-OpenStack-Nova-API-Version: 2.0'
 expect 406 notAcceptable "microversion 3.1 refused" GET /compute/v2.1/flavors -H 'OpenStack-API-Version: compute 3.1'
 expect 400 badRequest "malformed microversion 2.x" GET /compute/v2.1/flavors -H 'OpenStack-API-Version: compute 2.x'
+expect 400 badRequest "malformed microversion 2.01 (a leading zero)" GET /compute/v2.1/flavors -H 'X-OpenStack-Nova-API-Version: 2.01'
 req GET /compute/v2.1/flavors -H 'OpenStack-API-Version: volume 3.0, compute 2.19'
 check "OpenStack-API-Version list: the compute item is used" test "$STATUS $(header OpenStack-API-Version)" = "200 compute 2.19"
 
