@@ -55,6 +55,13 @@ do_req(CURL *c, const char *method, const char *url, const char *token, const ch
     snprintf(auth, sizeof(auth), "X-Auth-Token: %s", token);
     h = curl_slist_append(h, auth);
     h = curl_slist_append(h, "Content-Type: application/json");
+    /* NUBE_BENCH_MICROVERSION: the compute microversion to ask for */
+    const char *mv = getenv("NUBE_BENCH_MICROVERSION");
+    char mvh[64];
+    if (mv && *mv) {
+        snprintf(mvh, sizeof(mvh), "OpenStack-API-Version: compute %.32s", mv);
+        h = curl_slist_append(h, mvh);
+    }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);

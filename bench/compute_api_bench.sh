@@ -82,6 +82,8 @@ psql_q "INSERT INTO instance (id, name, project_id, user_id, image_id, flavor_id
 echo "instances in the database: $(psql_q "SELECT count(*) FROM instance")"
 "$BUILD/bench/compute_api_bench" list "$URL/compute/v2.1/servers/detail" "$TOKEN" "$THREADS" "$SECONDS_RUN"
 "$BUILD/bench/compute_api_bench" list "$URL/compute/v2.1/servers/detail?limit=100" "$TOKEN" "$THREADS" "$SECONDS_RUN"
+echo "at microversion latest (every member of the highest version):"
+NUBE_BENCH_MICROVERSION=latest "$BUILD/bench/compute_api_bench" list "$URL/compute/v2.1/servers/detail" "$TOKEN" "$THREADS" "$SECONDS_RUN"
 for _ in $(seq 1 50); do
     [ "$(psql_q "SELECT count(*) FROM compute_node")" = 1 ] && break
     sleep 0.2

@@ -12,7 +12,12 @@
 
 #define COMPUTE_PREFIX "/compute"
 #define COMPUTE_V21 "/compute/v2.1"
-#define COMPUTE_VERSION "2.1"
+/* Microversions as major * 1000 + minor (api_req.microversion). */
+#define COMPUTE_MV(major, minor) ((major)*1000 + (minor))
+#define COMPUTE_MV_MIN COMPUTE_MV(2, 1)
+#define COMPUTE_MV_MAX COMPUTE_MV(2, 28)
+#define COMPUTE_VERSION_MIN "2.1"
+#define COMPUTE_VERSION_MAX "2.28"
 
 /* ---- route tables (listed in api_tables[]) ---- */
 extern const struct api_route_table compute_versions_routes;
@@ -27,13 +32,14 @@ extern const struct api_route_table compute_services_routes;
 extern const struct api_route_table compute_az_routes;
 extern const struct api_route_table compute_server_groups_routes;
 extern const struct api_route_table compute_images_routes;
+extern const struct api_route_table compute_server_tags_routes;
 
 /* ---- shared helpers (compute/util.c) ---- */
 
-/* Every compute handler starts here: checks the requested microversion
- * (X-OpenStack-Nova-API-Version / OpenStack-API-Version: compute X.Y; only 2.1
- * and "latest" are served, anything else is 406) and echoes the version
- * headers and Vary. */
+/* Every compute handler starts here: negotiates the microversion
+ * (OpenStack-API-Version: compute X.Y, else X-OpenStack-Nova-API-Version;
+ * none is 2.1, "latest" COMPUTE_VERSION_MAX; outside 2.1..max 406, malformed
+ * 400) into req->microversion, and echoes the version headers and Vary. */
 int compute_begin(struct api_req *req, struct err *err);
 
 /* The request body's top-level object @key, else 400. */

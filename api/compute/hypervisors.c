@@ -31,7 +31,7 @@ hv_rows(struct api_req *req, PGconn *conn, const char *where, const char *arg, s
 }
 
 static json_t *
-hv_json(const json_t *row, bool detail)
+hv_json(const json_t *row, bool detail, int mv)
 {
     json_t *h =
         json_pack("{s:O,s:O,s:s,s:s}", "id", json_object_get(row, "id"), "hypervisor_hostname",
@@ -58,7 +58,8 @@ hv_json(const json_t *row, bool detail)
     json_object_set_new(h, "current_workload", json_integer(0));
     json_object_set(h, "running_vms", json_object_get(row, "running_vms"));
     json_object_set_new(h, "disk_available_least", json_integer(disk - disk_used));
-    json_object_set_new(h, "cpu_info", json_string("{}"));
+    /* a JSON object from 2.28, its text below */
+    json_object_set_new(h, "cpu_info", mv >= COMPUTE_MV(2, 28) ? json_object() : json_string("{}"));
     json_object_set_new(h, "service",
                         json_pack("{s:O,s:O,s:O}", "host", json_object_get(row, "host"), "id",
                                   json_object_get(row, "id"), "disabled_reason",
@@ -84,7 +85,7 @@ list_hypervisors(struct api_req *req, struct err *err)
     size_t i;
     json_t *row;
     json_array_foreach (rows, i, row)
-        json_array_append_new(list, hv_json(row, detail));
+        json_array_append_new(list, hv_json(row, detail, req->microversion));
     json_decref(rows);
     api_reply_json(req, 200, json_pack("{s:o}", "hypervisors", list));
     return 0;
@@ -117,7 +118,8 @@ show_hypervisor(struct api_req *req, struct err *err)
     json_t *row = conn ? hv_one(req, conn, err) : NULL;
     if (!row)
         return -1;
-    api_reply_json(req, 200, json_pack("{s:o}", "hypervisor", hv_json(row, true)));
+    api_reply_json(req, 200,
+                   json_pack("{s:o}", "hypervisor", hv_json(row, true, req->microversion)));
     json_decref(row);
     return 0;
 }
@@ -147,7 +149,7 @@ hypervisor_uptime(struct api_req *req, struct err *err)
              "%.2f",
              tm.tm_hour, tm.tm_min, tm.tm_sec, up / 86400, (up % 86400) / 3600, (up % 3600) / 60,
              load, load, load);
-    json_t *h = hv_json(row, false);
+    json_t *h = hv_json(row, false, req->microversion);
     json_object_set_new(h, "uptime", json_string(uptime));
     json_decref(row);
     api_reply_json(req, 200, json_pack("{s:o}", "hypervisor", h));
@@ -206,7 +208,7 @@ search_hypervisors(struct api_req *req, struct err *err)
     size_t i;
     json_t *row;
     json_array_foreach (rows, i, row) {
-        json_t *h = hv_json(row, false);
+        json_t *h = hv_json(row, false, req->microversion);
         if (servers) {
             const char *p[] = {json_string_value(json_object_get(row, "host"))};
             json_t *insts = db_query_json(conn,

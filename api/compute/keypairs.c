@@ -133,6 +133,24 @@ cleanup:
     return rc;
 }
 
+/* The user whose key pairs a request acts on: the caller, or from 2.10 the
+ * `user_id` query argument (@given; for create the body's member), which only
+ * an admin may point at another user. */
+static const char *
+keypair_user(struct api_req *req, const char *given, struct err *err)
+{
+    if (req->microversion < COMPUTE_MV(2, 10) || !given || !*given ||
+        strcmp(given, req->ctx.user_id) == 0)
+        return req->ctx.user_id;
+    if (!compute_is_admin(req)) {
+        err_set(err, ERR_FORBIDDEN,
+                "Policy doesn't allow os_compute_api:os-keypairs to be performed for another "
+                "user.");
+        return NULL;
+    }
+    return given;
+}
+
 /* The public key to store: the body's (trailing newlines stripped), or a
  * generated pair's, then *@private holds the private key to return once. */
 static char *
@@ -164,14 +182,14 @@ keypair_public_key(const json_t *kp, char **private, struct err *err)
 /* The key_pairs quota (counted per user, as Nova does) and the insert, in one
  * transaction under the user's lock. */
 static int
-keypair_insert(struct api_req *req, PGconn *conn, const char *name, const char *public_key,
-               const char *fp, struct err *err)
+keypair_insert(struct api_req *req, PGconn *conn, const char *user, const char *name,
+               const char *public_key, const char *fp, struct err *err)
 {
     if (db_begin(conn, err) < 0)
         return -1;
     long long limit;
-    const char *p[] = {req->ctx.user_id, name, public_key, fp};
-    if (db_compute_lock_project(conn, req->ctx.user_id, err) < 0 ||
+    const char *p[] = {user, name, public_key, fp};
+    if (db_compute_lock_project(conn, user, err) < 0 ||
         compute_quota_limit(req, conn, req->ctx.project_id, COMPUTE_QUOTA_KEY_PAIRS, &limit, err) <
             0)
         goto rollback;
@@ -210,6 +228,7 @@ static const struct api_field keypair_fields[] = {
     API_FIELD_DEF("type", API_FIELD_STRING, API_FIELD_NULLABLE, .enum_values = keypair_types),
     API_FIELD_DEF("public_key", API_FIELD_STRING, API_FIELD_NULLABLE | API_FIELD_MULTILINE,
                   .max = KEYPAIR_PUBLIC_MAX),
+    API_FIELD_DEF("user_id", API_FIELD_STRING, API_FIELD_NULLABLE, .min = 1, .max = 255),
 };
 
 static const struct api_schema keypair_schema = {
@@ -231,7 +250,21 @@ create_keypair(struct api_req *req, struct err *err)
     if (!kp || api_schema_validate(&keypair_schema, kp, API_SCHEMA_CREATE, req->ctx.is_admin,
                                    API_ERRORS_NOVA, err) < 0)
         return -1;
+    /* members of later microversions */
+    static const struct {
+        const char *name;
+        int mv;
+    } later[] = {{"type", COMPUTE_MV(2, 2)}, {"user_id", COMPUTE_MV(2, 10)}};
+    for (size_t i = 0; i < ARRAY_SIZE(later); i++)
+        if (json_object_get(kp, later[i].name) && req->microversion < later[i].mv)
+            return err_set(err, ERR_INVALID,
+                           "Invalid input for field/attribute keypair. Additional properties are "
+                           "not allowed ('%s' was unexpected)",
+                           later[i].name);
     const char *name = json_string_value(json_object_get(kp, "name"));
+    const char *user = keypair_user(req, json_string_value(json_object_get(kp, "user_id")), err);
+    if (!user)
+        return -1;
     char *private = NULL, *public_key = keypair_public_key(kp, &private, err);
     if (!public_key)
         return -1;
@@ -241,13 +274,16 @@ create_keypair(struct api_req *req, struct err *err)
     fingerprint_of(blob, blen, fp);
     free(blob);
     PGconn *conn = api_req_db(req, err);
-    int rc = conn ? keypair_insert(req, conn, name, public_key, fp, err) : -1;
+    int rc = conn ? keypair_insert(req, conn, user, name, public_key, fp, err) : -1;
     if (rc == 0) {
         json_t *resp = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "public_key", public_key,
-                                 "fingerprint", fp, "user_id", req->ctx.user_id);
+                                 "fingerprint", fp, "user_id", user);
         if (private)
             json_object_set_new(resp, "private_key", json_string(private));
-        api_reply_json(req, 200, json_pack("{s:o}", "keypair", resp));
+        bool v22 = req->microversion >= COMPUTE_MV(2, 2); /* the key type, and 201 */
+        if (v22)
+            json_object_set_new(resp, "type", json_string("ssh"));
+        api_reply_json(req, v22 ? 201 : 200, json_pack("{s:o}", "keypair", resp));
     }
     if (private)
         OPENSSL_cleanse(private, strlen(private));
@@ -260,13 +296,18 @@ create_keypair(struct api_req *req, struct err *err)
 static int
 keypair_scope(struct api_req *req, struct db_sql *where, struct err *err)
 {
-    const char *user = api_req_query(req, "user_id");
-    if (user && !compute_is_admin(req))
-        return err_set(err, ERR_FORBIDDEN,
-                       "Policy doesn't allow os_compute_api:os-keypairs to be performed for "
-                       "another user.");
-    db_sql_add1(where, " AND user_id = $?", user ? user : req->ctx.user_id);
+    const char *user = keypair_user(req, api_req_query(req, "user_id"), err);
+    if (!user)
+        return -1;
+    db_sql_add1(where, " AND user_id = $?", user);
     return 0;
+}
+
+/* 2.2: delete answers 204 (202 before) */
+static int
+keypair_status(const struct api_req *req, int status)
+{
+    return status == 202 && req->microversion >= COMPUTE_MV(2, 2) ? 204 : status;
 }
 
 /* The list has Nova's 2.1 summary (name, public_key, fingerprint, each
@@ -274,10 +315,11 @@ keypair_scope(struct api_req *req, struct db_sql *where, struct err *err)
 static json_t *
 keypair_render(struct api_req *req, const json_t *row, enum api_view view)
 {
-    (void)req;
     json_t *kp = json_pack("{s:O,s:O,s:O}", "name", json_object_get(row, "name"), "public_key",
                            json_object_get(row, "public_key"), "fingerprint",
                            json_object_get(row, "fingerprint"));
+    if (req->microversion >= COMPUTE_MV(2, 2)) /* the key type */
+        json_object_set_new(kp, "type", json_string("ssh"));
     if (view == API_VIEW_SUMMARY)
         return json_pack("{s:o}", "keypair", kp);
     json_object_set(kp, "id", json_object_get(row, "id"));
@@ -309,6 +351,7 @@ static const struct api_resource keypair_resource = {
     .delete_status = 202,
     .begin = compute_begin,
     .scope = keypair_scope,
+    .status = keypair_status,
     .render = keypair_render,
 };
 

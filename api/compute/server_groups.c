@@ -22,12 +22,17 @@
 static json_t *
 group_render(struct api_req *req, const json_t *row, enum api_view view)
 {
-    (void)req;
     (void)view;
     json_t *members = json_loads(json_string_value(json_object_get(row, "members")), 0, NULL);
-    return json_pack("{s:O,s:O,s:[O],s:o,s:{}}", "id", json_object_get(row, "id"), "name",
-                     json_object_get(row, "name"), "policies", json_object_get(row, "policy"),
-                     "members", members ? members : json_array(), "metadata");
+    json_t *g = json_pack("{s:O,s:O,s:[O],s:o,s:{}}", "id", json_object_get(row, "id"), "name",
+                          json_object_get(row, "name"), "policies", json_object_get(row, "policy"),
+                          "members", members ? members : json_array(), "metadata");
+    /* 2.13: the owner */
+    if (req->microversion >= COMPUTE_MV(2, 13)) {
+        json_object_set(g, "project_id", json_object_get(row, "project_id"));
+        json_object_set(g, "user_id", json_object_get(row, "user_id"));
+    }
+    return g;
 }
 
 /* The caller's project; an admin sees any one group, and every project's in
@@ -58,7 +63,13 @@ group_prepare(struct api_req *req, const json_t *obj, struct api_values *vals,
         return err_set(err, ERR_INVALID,
                        "Invalid input for field/attribute policies: exactly one policy is "
                        "required.");
-    api_values_set(vals, "policy", json_string_value(json_array_get(pol, 0)));
+    const char *policy = json_string_value(json_array_get(pol, 0));
+    /* the soft variants came with 2.15 */
+    if (strncmp(policy, "soft-", 5) == 0 && req->microversion < COMPUTE_MV(2, 15))
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field/attribute policies: one of affinity, "
+                       "anti-affinity is required.");
+    api_values_set(vals, "policy", policy);
     api_values_set(vals, "user_id", req->ctx.user_id);
     return 0;
 }

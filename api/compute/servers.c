@@ -19,14 +19,17 @@
 #include "mem.h"
 #include "schema.h"
 
-#define SERVER_COLS                                                                                                                                                                        \
-    "i.id, i.name, i.project_id, i.user_id, i.image_id, i.flavor_id, i.key_name, "                                                                                                         \
-    "i.metadata::text AS metadata, i.availability_zone, i.vm_state, i.task_state, i.power_state, "                                                                                         \
-    "i.host, i.node, i.fault::text AS fault, i.access_ipv4, i.access_ipv6, " COMPUTE_TS_SQL("i.created_at") " AS created, " COMPUTE_TS_SQL("i.updated_at") " AS updated, " COMPUTE_TS_SQL( \
-        "i.launched_at") " AS launched_at, " COMPUTE_TS_SQL("i.terminated_at") " AS terminated_at, i.deleted_at IS NOT NULL AS deleted, "                                                  \
-                                                                               "coalesce((SELECT " COMPUTE_HOST_UP_SQL(                                                                    \
-                                                                                   1) " FROM compute_node n WHERE n.host = i.host), "                                                      \
-                                                                                      "false) AS host_up"
+/* The columns of compute_server_get()'s row ($1: [compute] service_down_time). */
+#define SERVER_COLS                                                                                \
+    "i.id, i.name, i.project_id, i.user_id, i.image_id, i.flavor_id, i.key_name, "                 \
+    "i.metadata::text AS metadata, i.availability_zone, i.vm_state, i.task_state, "                \
+    "i.power_state, i.host, i.node, i.fault::text AS fault, i.access_ipv4, i.access_ipv6, "        \
+    "nova_ts(i.created_at) AS created, nova_ts(i.updated_at) AS updated, "                         \
+    "nova_ts(i.launched_at) AS launched_at, nova_ts(i.terminated_at) AS terminated_at, "           \
+    "i.deleted_at IS NOT NULL AS deleted, "                                                        \
+    "coalesce((SELECT n.last_heartbeat IS NOT NULL AND NOT n.forced_down "                         \
+    "                 AND n.last_heartbeat > now() - make_interval(secs => $1::int) "              \
+    "          FROM compute_node n WHERE n.host = i.host), false) AS host_up"
 
 #define SERVER_USER_DATA_MAX 65535
 #define SERVER_MAX_COUNT 100
@@ -41,68 +44,20 @@ static const struct {
     {"shelved", "SHELVED"},
 };
 
-/* The 2.1 server representation, rendered by PostgreSQL from an `instance i`
- * row (one text per server: no JSON tree is built in C, which is what makes
- * a 1,000-server detail list cheap). $1 is the public URL, $2 't' for an
- * admin (who also sees OS-EXT-SRV-ATTR:*). */
-#define SERVER_TS(c) "to_char(" c " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define SERVER_LINKS                                                                               \
-    "json_build_array("                                                                            \
-    "json_build_object('rel', 'self', 'href', $1 || '/compute/v2.1/servers/' || i.id), "           \
-    "json_build_object('rel', 'bookmark', 'href', $1 || '/compute/servers/' || i.id))"
-#define SERVER_STATUS                                                                              \
-    "CASE i.vm_state "                                                                             \
-    "WHEN 'active' THEN CASE WHEN i.task_state LIKE 'reboot%_hard' THEN 'HARD_REBOOT' "            \
-    "                        WHEN i.task_state LIKE 'reboot%' THEN 'REBOOT' ELSE 'ACTIVE' END "    \
-    "WHEN 'building' THEN 'BUILD' WHEN 'stopped' THEN 'SHUTOFF' WHEN 'paused' THEN 'PAUSED' "      \
-    "WHEN 'suspended' THEN 'SUSPENDED' WHEN 'error' THEN 'ERROR' WHEN 'deleted' THEN 'DELETED' "   \
-    "WHEN 'rescued' THEN 'RESCUE' WHEN 'resized' THEN 'VERIFY_RESIZE' "                            \
-    "WHEN 'shelved' THEN 'SHELVED' ELSE 'UNKNOWN' END"
-/* Two columns: the summary document, and no extra members. */
-#define SERVER_SUMMARY_DOC                                                                         \
-    "json_build_object('id', i.id, 'name', i.name, 'links', " SERVER_LINKS ")::text, NULL::text"
-/* Two columns: the 2.1 detail document, and its optional members as
- * "k":v,... text (OS-EXT-SRV-ATTR:* for admins, fault in ERROR), which
- * reply_docs() splices in before the closing brace. */
-#define SERVER_DETAIL_DOC                                                                                                                                    \
-    "json_build_object("                                                                                                                                     \
-    "'id', i.id, 'name', i.name, 'links', " SERVER_LINKS ", "                                                                                                \
-    "'status', " SERVER_STATUS ", "                                                                                                                          \
-    "'tenant_id', i.project_id, 'user_id', i.user_id, 'metadata', i.metadata, "                                                                              \
-    "'hostId', CASE WHEN i.host IS NULL THEN '' "                                                                                                            \
-    "          ELSE encode(sha224(convert_to(i.project_id || i.host, 'UTF8')), 'hex') END, "                                                                 \
-    "'image', CASE WHEN i.image_id = '' THEN to_json(''::text) "                                                                                             \
-    "         ELSE json_build_object('id', i.image_id, 'links', json_build_array("                                                                           \
-    "              json_build_object('rel', 'bookmark', "                                                                                                    \
-    "                                'href', $1 || '/compute/images/' || i.image_id))) END, "                                                                \
-    "'flavor', json_build_object('id', i.flavor_id, 'links', json_build_array("                                                                              \
-    "          json_build_object('rel', 'bookmark', "                                                                                                        \
-    "                            'href', $1 || '/compute/flavors/' || i.flavor_id))), "                                                                      \
-    "'created', " SERVER_TS("i.created_at") ", 'updated', " SERVER_TS(                                                                                       \
-        "i.updated_at") ", "                                                                                                                                 \
-                        "'addresses', '{}'::json, 'accessIPv4', i.access_ipv4, 'accessIPv6', i.access_ipv6, "                                                \
-                        "'progress', 0, 'OS-DCF:diskConfig', 'MANUAL', 'key_name', i.key_name, "                                                             \
-                        "'security_groups', json_build_array(json_build_object('name', 'default')), "                                                        \
-                        "'OS-SRV-USG:launched_at', " SERVER_TS(                                                                                              \
-                            "i.launched_at") ", "                                                                                                            \
-                                             "'OS-SRV-USG:terminated_at', " SERVER_TS(                                                                       \
-                                                 "i.terminated_at") ", "                                                                                     \
-                                                                    "'OS-EXT-AZ:availability_zone', coalesce(i.availability_zone, 'nova'), "                 \
-                                                                    "'OS-EXT-STS:vm_state', i.vm_state, 'OS-EXT-STS:task_state', i.task_state, "             \
-                                                                    "'OS-EXT-STS:power_state', i.power_state, "                                              \
-                                                                    "'os-extended-volumes:volumes_attached', '[]'::json, 'config_drive', '')::text, "        \
-                                                                    "nullif(concat_ws(',', "                                                                 \
-                                                                    "  CASE WHEN $2 = 't' THEN left(substr(json_build_object("                               \
-                                                                    "      'OS-EXT-SRV-ATTR:host', i.host, 'OS-EXT-SRV-ATTR:hypervisor_hostname', i.node, "  \
-                                                                    "      'OS-EXT-SRV-ATTR:instance_name', 'nube-' || i.id)::text, 2), -1) END, "           \
-                                                                    "  CASE WHEN i.fault IS NOT NULL AND i.vm_state IN ('error', 'deleted') "                \
-                                                                    "  THEN left(substr(json_build_object('fault', json_build_object("                       \
-                                                                    "      'code', CASE WHEN jsonb_typeof(i.fault->'code') = 'number' THEN i.fault->'code' " \
-                                                                    "                   ELSE '500'::jsonb END, "                                             \
-                                                                    "      'message', coalesce(i.fault->>'message', 'Unknown error'), "                      \
-                                                                    "      'created', coalesce(i.fault->>'created', " SERVER_TS(                             \
-                                                                        "i.updated_at") ")))::text, 2), "                                                    \
-                                                                                        "    -1) END), '')"
+/* Server documents are rendered by PostgreSQL, one text per server, by the
+ * functions of db/migrations/0006_compute_render.sql; no JSON tree is built in
+ * C, which is what makes a 1,000-server detail list cheap. The queries below
+ * select two columns first: the document, and the members of the microversion,
+ * the caller and the state ("k" : v, ... text or NULL) that reply_docs()
+ * splices in before its closing brace; the instance is `i`, its host's
+ * compute_node `n` (LEFT JOIN), and the parameters are $1 public URL, $2 't'
+ * for an admin, $3 microversion, $4 service_down_time. */
+#define SERVER_DETAIL_DOC                                                                          \
+    "nova_server_doc(i, $1), nova_server_extra(i, n, $2::bool, $3::int, $4::int)"
+#define SERVER_SUMMARY_DOC "nova_server_summary(i, $1), NULL::text"
+/* n is needed for host_status only (2.16, admins): other callers skip the join */
+#define SERVER_FROM                                                                                \
+    " FROM instance i LEFT JOIN compute_node n ON n.host = i.host AND $2::bool AND $3::int >= 2016 "
 
 static const char *
 vm_state_of_status(const char *status)
@@ -167,16 +122,35 @@ reply_docs(struct api_req *req, int status, const char *prefix, const PGresult *
     req->resp_len = (size_t)(w - out);
 }
 
+/* The parameters of SERVER_DETAIL_DOC / SERVER_SUMMARY_DOC ($1..$4). */
+struct doc_params {
+    char mv[16], down[24];
+    const char *p[4];
+};
+
+static void
+doc_params(struct api_req *req, struct doc_params *d)
+{
+    snprintf(d->mv, sizeof(d->mv), "%d", req->microversion);
+    snprintf(d->down, sizeof(d->down), "%ld", req->srv->cfg.service_down_time);
+    d->p[0] = req->srv->cfg.public_url;
+    d->p[1] = compute_is_admin(req) ? "t" : "f";
+    d->p[2] = d->mv;
+    d->p[3] = d->down;
+}
+
 /* Render the live server @id ({"server": ...}) for the caller. */
 static int
 reply_server(struct api_req *req, PGconn *conn, const char *id, struct err *err)
 {
-    const char *p[] = {req->srv->cfg.public_url, compute_is_admin(req) ? "t" : "f", id,
-                       req->ctx.project_id};
+    struct doc_params d;
+    doc_params(req, &d);
+    const char *p[] = {d.p[0], d.p[1], d.p[2], d.p[3], id, req->ctx.project_id};
     PGresult *res = db_exec(conn,
-                            "SELECT " SERVER_DETAIL_DOC " FROM instance i WHERE i.id = $3::uuid "
-                            "AND i.deleted_at IS NULL AND ($2 = 't' OR i.project_id = $4)",
-                            4, p, err);
+                            "SELECT " SERVER_DETAIL_DOC SERVER_FROM
+                            "WHERE i.id = $5::uuid AND i.deleted_at IS NULL "
+                            "AND ($2 = 't' OR i.project_id = $6)",
+                            6, p, err);
     if (!res)
         return -1;
     if (PQntuples(res) != 1) {
@@ -205,6 +179,23 @@ compute_server_get(struct api_req *req, PGconn *conn, const char *id, struct err
 }
 
 /* ---- list ---- */
+
+/* A comma-separated tag filter ("red,green") as a JSON array text, NULL for
+ * none. */
+static char *
+tag_list(const char *v)
+{
+    if (!v)
+        return NULL;
+    json_t *a = json_array();
+    char *copy = xstrdup(v), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        json_array_append_new(a, json_string(t));
+    free(copy);
+    char *txt = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return txt;
+}
 
 static int
 list_servers(struct api_req *req, struct err *err)
@@ -267,34 +258,59 @@ list_servers(struct api_req *req, struct err *err)
         if (!found)
             return err_set(err, ERR_INVALID, "marker [%s] not found", marker);
     }
+    if (name) {
+        /* Nova's name filter is a regular expression: a bad one is the
+         * caller's mistake (400), not the query's (500) */
+        const char *np[] = {name};
+        struct err rerr = ERR_INIT;
+        PGresult *r = db_exec(conn, "SELECT '' ~ $1", 1, np, &rerr);
+        if (!r)
+            return err_set(err, rerr.code == ERR_INTERNAL ? ERR_INVALID : rerr.code,
+                           "Invalid input for query parameter name: %.64s is not a valid "
+                           "regular expression.",
+                           name);
+        PQclear(r);
+    }
     char lim[24];
     snprintf(lim, sizeof(lim), "%lld", limit);
-    const char *p[] = {req->srv->cfg.public_url,
-                       admin ? "t" : "f",
-                       project,
-                       name,
-                       vm_state,
-                       image,
-                       flavor,
-                       since,
-                       marker,
-                       lim,
-                       host};
+    struct doc_params d;
+    doc_params(req, &d);
+    /* 2.26: tags (all of), tags-any, not-tags (not all of), not-tags-any */
+    char *tf[4] = {NULL, NULL, NULL, NULL};
+    static const char *const tag_filters[] = {"tags", "tags-any", "not-tags", "not-tags-any"};
+    for (size_t t = 0; t < ARRAY_SIZE(tag_filters) && req->microversion >= COMPUTE_MV(2, 26); t++)
+        tf[t] = tag_list(api_req_query(req, tag_filters[t]));
+    const char *p[] = {d.p[0], d.p[1], d.p[2], d.p[3], project, name,  vm_state, image, flavor,
+                       since,  marker, lim,    host,   tf[0],   tf[1], tf[2],    tf[3]};
 #define SERVER_LIST_WHERE                                                                          \
-    " FROM instance i WHERE ($3::text IS NULL OR i.project_id = $3) "                              \
-    "AND $2::text IS NOT NULL /* the summary does not use $2: give it a type */ "                  \
-    "AND ($8::timestamptz IS NOT NULL OR i.deleted_at IS NULL) "                                   \
-    "AND ($8::timestamptz IS NULL OR i.updated_at >= $8::timestamptz) "                            \
-    "AND ($4::text IS NULL OR strpos(lower(i.name), lower($4)) > 0) "                              \
-    "AND ($5::text IS NULL OR i.vm_state = $5) AND ($6::text IS NULL OR i.image_id = $6) "         \
-    "AND ($7::text IS NULL OR i.flavor_id = $7) AND ($11::text IS NULL OR i.host = $11) "          \
-    "AND ($9::uuid IS NULL OR (i.created_at, i.id) < (SELECT created_at, id FROM instance "        \
-    "WHERE id = $9::uuid)) ORDER BY i.created_at DESC, i.id DESC LIMIT $10::int"
+    SERVER_FROM "WHERE ($5::text IS NULL OR i.project_id = $5) "                                   \
+                "AND $1::text IS NOT NULL AND $2::bool IS NOT NULL AND $3::int IS NOT NULL "       \
+                "AND $4::int IS NOT NULL /* the summary does not use them: give them types */ "    \
+                "AND ($10::timestamptz IS NOT NULL OR i.deleted_at IS NULL) "                      \
+                "AND ($10::timestamptz IS NULL OR i.updated_at >= $10::timestamptz) "              \
+                "AND ($6::text IS NULL OR i.name ~ $6) "                                           \
+                "AND ($7::text IS NULL OR i.vm_state = $7) "                                       \
+                "AND ($8::text IS NULL OR i.image_id = $8) "                                       \
+                "AND ($9::text IS NULL OR i.flavor_id = $9) "                                      \
+                "AND ($13::text IS NULL OR i.host = $13) "                                         \
+                "AND ($14::json IS NULL OR "                                                       \
+                "     i.tags @> ARRAY(SELECT json_array_elements_text($14))) "                     \
+                "AND ($15::json IS NULL OR "                                                       \
+                "     i.tags && ARRAY(SELECT json_array_elements_text($15))) "                     \
+                "AND ($16::json IS NULL OR "                                                       \
+                "     NOT i.tags @> ARRAY(SELECT json_array_elements_text($16))) "                 \
+                "AND ($17::json IS NULL OR "                                                       \
+                "     NOT i.tags && ARRAY(SELECT json_array_elements_text($17))) "                 \
+                "AND ($11::uuid IS NULL OR (i.created_at, i.id) < "                                \
+                "     (SELECT created_at, id FROM instance WHERE id = $11::uuid)) "                \
+                "ORDER BY i.created_at DESC, i.id DESC LIMIT $12::int"
     PGresult *res = db_exec(conn,
                             detail ? "SELECT " SERVER_DETAIL_DOC ", i.id::text" SERVER_LIST_WHERE
                                    : "SELECT " SERVER_SUMMARY_DOC ", i.id::text" SERVER_LIST_WHERE,
-                            11, p, err);
+                            17, p, err);
 #undef SERVER_LIST_WHERE
+    for (size_t t = 0; t < ARRAY_SIZE(tf); t++)
+        free(tf[t]);
     if (!res)
         return -1;
     int rows = PQntuples(res);
@@ -330,6 +346,22 @@ show_server(struct api_req *req, struct err *err)
     return conn ? reply_server(req, conn, id, err) : -1;
 }
 
+/* The server's description (2.19+: a string of at most 255 printable
+ * characters, or null); below 2.19 the member is not part of the API. */
+static int
+description_arg(struct api_req *req, const json_t *s, const char **out, struct err *err)
+{
+    *out = NULL;
+    json_t *v = json_object_get(s, "description");
+    if (!v)
+        return 0;
+    if (req->microversion < COMPUTE_MV(2, 19))
+        return err_set(err, ERR_INVALID,
+                       "Invalid input for field/attribute server. Additional properties are not "
+                       "allowed ('description' was unexpected)");
+    return compute_str(s, "description", false, 255, out, err);
+}
+
 static int
 update_server(struct api_req *req, struct err *err)
 {
@@ -343,13 +375,15 @@ update_server(struct api_req *req, struct err *err)
     json_t *v;
     json_object_foreach (s, key, v)
         if (strcmp(key, "name") != 0 && strcmp(key, "accessIPv4") != 0 &&
-            strcmp(key, "accessIPv6") != 0 && strcmp(key, "OS-DCF:diskConfig") != 0)
+            strcmp(key, "accessIPv6") != 0 && strcmp(key, "OS-DCF:diskConfig") != 0 &&
+            (strcmp(key, "description") != 0 || req->microversion < COMPUTE_MV(2, 19)))
             return err_set(err, ERR_INVALID,
                            "Invalid input for field/attribute server. Additional properties are "
                            "not allowed ('%.64s' was unexpected)",
                            key);
-    const char *name, *ip4, *ip6;
-    if (compute_str(s, "name", false, 255, &name, err) < 0 ||
+    const char *name, *ip4, *ip6, *description;
+    if (description_arg(req, s, &description, err) < 0 ||
+        compute_str(s, "name", false, 255, &name, err) < 0 ||
         compute_str(s, "accessIPv4", false, 64, &ip4, err) < 0 ||
         compute_str(s, "accessIPv6", false, 64, &ip6, err) < 0)
         return -1;
@@ -361,12 +395,14 @@ update_server(struct api_req *req, struct err *err)
     if (!row)
         return -1;
     json_decref(row);
-    const char *p[] = {id, name, ip4, ip6};
+    /* "description": null clears it (2.19) */
+    const char *set_desc = json_object_get(s, "description") ? "t" : "f";
+    const char *p[] = {id, name, ip4, ip6, set_desc, description};
     if (db_cmd(conn,
                "UPDATE instance SET name = coalesce($2, name), access_ipv4 = coalesce($3, "
-               "access_ipv4), access_ipv6 = coalesce($4, access_ipv6), updated_at = now() WHERE "
-               "id = $1::uuid",
-               4, p, err) < 0)
+               "access_ipv4), access_ipv6 = coalesce($4, access_ipv6), description = CASE WHEN "
+               "$5 = 't' THEN $6 ELSE description END, updated_at = now() WHERE id = $1::uuid",
+               6, p, err) < 0)
         return -1;
     return reply_server(req, conn, id, err);
 }
@@ -477,7 +513,7 @@ metadata_check(const json_t *meta, long long max_items, struct err *err)
 }
 
 struct create_args {
-    const char *name, *image_ref, *flavor_ref, *key_name, *user_data, *az, *group;
+    const char *name, *image_ref, *flavor_ref, *key_name, *user_data, *az, *group, *description;
     long long min_count, max_count;
     json_t *metadata;
     bool return_reservation_id;
@@ -503,6 +539,8 @@ parse_create(struct api_req *req, struct create_args *a, struct err *err)
         return -1;
     if (!*a->name || a->name[0] == ' ' || a->name[strlen(a->name) - 1] == ' ')
         return err_set(err, ERR_INVALID, "Invalid input for field/attribute name.");
+    if (description_arg(req, s, &a->description, err) < 0)
+        return -1;
     if (a->max_count < a->min_count)
         return err_set(err, ERR_INVALID, "min_count must be <= max_count");
     if (json_object_get(s, "block_device_mapping_v2") || json_object_get(s, "block_device_mapping"))
@@ -635,6 +673,15 @@ create_server(struct api_req *req, struct err *err)
         err_set(err, ERR_INVALID, "Image %s has an unknown vm_mode %.32s.", iid, vm_mode);
         goto cleanup;
     }
+    /* OS-EXT-SRV-ATTR:kernel_id / ramdisk_id (2.3) */
+    const char *kernel_id =
+        json_string_value(json_object_get(json_object_get(build, "kernel"), "id"));
+    const char *ramdisk_id =
+        json_string_value(json_object_get(json_object_get(build, "ramdisk"), "id"));
+    if (!kernel_id)
+        kernel_id = "";
+    if (!ramdisk_id)
+        ramdisk_id = "";
     if (!vm_mode)
         vm_mode =
             (dfmt && strcmp(dfmt, "aki") == 0) || json_object_get(build, "kernel") ? "xen" : "hvm";
@@ -756,19 +803,21 @@ create_server(struct api_req *req, struct err *err)
         snprintf(idx, sizeof(idx), "%lld", n);
         char *name = count > 1 ? xasprintf("%s-%lld", a.name, n + 1) : xstrdup(a.name);
         const char *ip[] = {
-            id,          name,     project,    req->ctx.user_id,
-            iid,         fid,      a.key_name, key ? row_str(key, "public_key") : NULL,
-            a.user_data, meta_txt, a.az,       vm_mode,
-            a.group,     res_id,   idx};
+            id,          name,         project,    req->ctx.user_id,
+            iid,         fid,          a.key_name, key ? row_str(key, "public_key") : NULL,
+            a.user_data, meta_txt,     a.az,       vm_mode,
+            a.group,     res_id,       idx,        kernel_id,
+            ramdisk_id,  a.description};
         int irc = db_cmd(
             conn,
             "INSERT INTO instance (id, name, project_id, user_id, image_id, flavor_id, vcpus, "
             "memory_mb, root_gb, ephemeral_gb, swap_mb, key_name, key_data, user_data, metadata, "
             "availability_zone, vm_mode, vm_state, task_state, server_group_id, reservation_id, "
-            "launch_index) SELECT $1::uuid, $2, $3, $4, $5, f.id, f.vcpus, f.memory_mb, f.root_gb, "
-            "f.ephemeral_gb, f.swap_mb, $7, $8, $9, $10::jsonb, $11, $12, 'building', "
-            "'scheduling', $13::uuid, $14, $15::int FROM flavor f WHERE f.id = $6",
-            15, ip, err);
+            "launch_index, kernel_id, ramdisk_id, description, hostname) SELECT $1::uuid, $2, $3, "
+            "$4, $5, f.id, f.vcpus, f.memory_mb, f.root_gb, f.ephemeral_gb, f.swap_mb, $7, $8, "
+            "$9, $10::jsonb, $11, $12, 'building', 'scheduling', $13::uuid, $14, $15::int, $16, "
+            "$17, $18, nova_hostname($2) FROM flavor f WHERE f.id = $6",
+            18, ip, err);
         free(name);
         if (irc < 0) {
             free(meta_txt);

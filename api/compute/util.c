@@ -12,62 +12,88 @@
 #include "mem.h"
 #include "policy.h"
 
-/* 0 when @v names 2.1 (or "latest"), else -1: 406 for a well-formed other
- * version, 400 for a malformed one. */
+/* Parse @v ("2.19", "latest") into *mv: 406 for a well-formed version outside
+ * COMPUTE_MV_MIN..COMPUTE_MV_MAX, 400 for a malformed one. */
 static int
-check_version(const char *v, struct err *err)
+parse_version(const char *v, int *mv, struct err *err)
 {
     while (*v == ' ')
         v++;
-    if (strcasecmp(v, "latest") == 0)
+    char buf[40];
+    strlcpy_n(buf, v, sizeof(buf));
+    for (size_t n = strlen(buf); n > 0 && buf[n - 1] == ' '; n--)
+        buf[n - 1] = '\0';
+    if (strcasecmp(buf, "latest") == 0) {
+        *mv = COMPUTE_MV_MAX;
         return 0;
+    }
+    /* Nova's form: ^([1-9]\d*)\.([1-9]\d*|0)$ (no leading zeros) */
+    const char *s = buf;
     char *end;
-    long major = strtol(v, &end, 10);
-    if (end == v || *end != '.' || !isdigit((unsigned char)end[1]))
-        return err_set(err, ERR_INVALID,
-                       "API Version String %.32s is of invalid format. Must be "
-                       "of format MajorNum.MinorNum.",
-                       v);
-    const char *m = end + 1;
-    long minor = strtol(m, &end, 10);
-    while (*end == ' ')
-        end++;
-    if (*end)
-        return err_set(err, ERR_INVALID,
-                       "API Version String %.32s is of invalid format. Must be "
-                       "of format MajorNum.MinorNum.",
-                       v);
-    if (major != 2 || minor != 1)
+    if (!isdigit((unsigned char)*s) || *s == '0')
+        goto bad;
+    long major = strtol(s, &end, 10);
+    if (*end != '.' || !isdigit((unsigned char)end[1]) ||
+        (end[1] == '0' && isdigit((unsigned char)end[2])))
+        goto bad;
+    long minor = strtol(end + 1, &end, 10);
+    if (*end || major > 1000 || minor > 999)
+        goto bad;
+    int want = (int)(major * 1000 + minor);
+    if (want < COMPUTE_MV_MIN || want > COMPUTE_MV_MAX)
         return err_set(err, ERR_NOT_ACCEPTABLE,
                        "Version %ld.%ld is not supported by the API. Minimum is 2.1 and maximum "
-                       "is 2.1.",
+                       "is " COMPUTE_VERSION_MAX ".",
                        major, minor);
+    *mv = want;
     return 0;
+bad:
+    return err_set(err, ERR_INVALID,
+                   "API Version String %.32s is of invalid format. Must be of format "
+                   "MajorNum.MinorNum.",
+                   v);
+}
+
+/* The value of the "compute X.Y" item of an OpenStack-API-Version header
+ * ("compute 2.19" or a list "volume 3.0, compute 2.19"), copied into @out;
+ * NULL when no item names compute. */
+static const char *
+modern_compute(const char *hdr, char *out, size_t size)
+{
+    char buf[256];
+    strlcpy_n(buf, hdr, sizeof(buf));
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        if (strncasecmp(tok, "compute ", 8) == 0) {
+            strlcpy_n(out, tok + 8, size);
+            return out;
+        }
+    }
+    return NULL;
 }
 
 int
 compute_begin(struct api_req *req, struct err *err)
 {
-    api_reply_header(req, "X-OpenStack-Nova-API-Version", COMPUTE_VERSION);
-    api_reply_header(req, "OpenStack-API-Version", "compute " COMPUTE_VERSION);
-    api_reply_header(req, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+    req->microversion = COMPUTE_MV_MIN;
     const char *legacy = api_req_header(req, "X-OpenStack-Nova-API-Version");
     const char *modern = api_req_header(req, "OpenStack-API-Version");
-    if (modern) {
-        /* "compute 2.1" or a list "volume 3.0, compute 2.1" */
-        char buf[256];
-        strlcpy_n(buf, modern, sizeof(buf));
-        char *save = NULL;
-        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            while (*tok == ' ')
-                tok++;
-            if (strncasecmp(tok, "compute ", 8) == 0)
-                return check_version(tok + 8, err);
-        }
-    }
-    if (legacy)
-        return check_version(legacy, err);
-    return 0;
+    char item[64];
+    const char *asked = modern ? modern_compute(modern, item, sizeof(item)) : NULL;
+    if (!asked)
+        asked = legacy;
+    int rc = asked ? parse_version(asked, &req->microversion, err) : 0;
+    /* the answer names the version it was rendered at (2.1 when refused) */
+    char v[24];
+    snprintf(v, sizeof(v), "%d.%d", req->microversion / 1000, req->microversion % 1000);
+    char *both = xasprintf("compute %s", v);
+    api_reply_header(req, "X-OpenStack-Nova-API-Version", v);
+    api_reply_header(req, "OpenStack-API-Version", both);
+    free(both);
+    api_reply_header(req, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+    return rc;
 }
 
 json_t *

@@ -1,6 +1,6 @@
 /* Compute discovery: GET /compute/ lists v2.0 (first, as Tempest requires)
- * and v2.1; each version document answers at its self link. Only
- * microversion 2.1 is advertised (OPENSTACK_API.md section 3). */
+ * and v2.1; each version document answers at its self link. v2.1 advertises
+ * microversions 2.1 (min_version) to COMPUTE_VERSION_MAX (version). */
 #include <stdlib.h>
 
 #include "compute.h"
@@ -10,12 +10,12 @@ static json_t *
 version_json(struct api_req *req, bool v21, bool media_types)
 {
     char *self = api_req_url(req, COMPUTE_PREFIX "/%s/", v21 ? "v2.1" : "v2");
-    json_t *v = json_pack("{s:s,s:s,s:s,s:s,s:s,s:[{s:s,s:s},{s:s,s:s,s:s}]}", "id",
-                          v21 ? "v2.1" : "v2.0", "status", v21 ? "CURRENT" : "SUPPORTED", "version",
-                          v21 ? COMPUTE_VERSION : "", "min_version", v21 ? COMPUTE_VERSION : "",
-                          "updated", v21 ? "2013-07-23T11:33:21Z" : "2011-01-21T11:33:21Z", "links",
-                          "rel", "self", "href", self, "rel", "describedby", "type", "text/html",
-                          "href", "http://docs.openstack.org/");
+    json_t *v = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:[{s:s,s:s},{s:s,s:s,s:s}]}", "id", v21 ? "v2.1" : "v2.0", "status",
+        v21 ? "CURRENT" : "SUPPORTED", "version", v21 ? COMPUTE_VERSION_MAX : "", "min_version",
+        v21 ? COMPUTE_VERSION_MIN : "", "updated",
+        v21 ? "2013-07-23T11:33:21Z" : "2011-01-21T11:33:21Z", "links", "rel", "self", "href", self,
+        "rel", "describedby", "type", "text/html", "href", "http://docs.openstack.org/");
     free(self);
     if (media_types)
         json_object_set_new(v, "media-types",

@@ -142,6 +142,9 @@ struct api_req {
     struct api_match match;
     struct api_ctx ctx;
     int64_t start_us;
+    /* the compute microversion negotiated by compute_begin(), as
+     * major * 1000 + minor (2.1 = 2001); 0 outside the compute API */
+    int microversion;
 
     /* body as received (NUL-terminated), bounded by the route's limit */
     char *body;

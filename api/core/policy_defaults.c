@@ -107,6 +107,13 @@ static const struct policy_default defaults[] = {
     {"os_compute_api:os-availability-zone:detail", NOVA_ADMIN,
      "List availability zones with their hosts."},
     /* Nova: server groups */
+    {"os_compute_api:os-server-tags:index", NOVA_READER_OR_ADMIN, "List a server's tags."},
+    {"os_compute_api:os-server-tags:show", NOVA_READER_OR_ADMIN, "Check a server's tag."},
+    {"os_compute_api:os-server-tags:update", NOVA_MEMBER_OR_ADMIN, "Add a tag to a server."},
+    {"os_compute_api:os-server-tags:update_all", NOVA_MEMBER_OR_ADMIN, "Replace a server's tags."},
+    {"os_compute_api:os-server-tags:delete", NOVA_MEMBER_OR_ADMIN, "Remove a tag from a server."},
+    {"os_compute_api:os-server-tags:delete_all", NOVA_MEMBER_OR_ADMIN,
+     "Remove every tag of a server."},
     {"os_compute_api:os-server-groups:index", NOVA_READER_OR_ADMIN, "List server groups."},
     {"os_compute_api:os-server-groups:index:all_projects", NOVA_ADMIN,
      "List the server groups of every project."},

@@ -109,6 +109,12 @@ resource_add_scope(struct api_req *req, const struct api_resource *r, struct db_
     return 0;
 }
 
+static int
+resource_status(const struct api_req *req, const struct api_resource *r, int status)
+{
+    return r->status ? r->status(req, status) : status;
+}
+
 /* 404 in the family's words. */
 int
 resource_not_found(const struct api_req *req, const struct api_resource *r, const char *id,
@@ -285,7 +291,7 @@ api_resource_delete(struct api_req *req, struct err *err)
     PQclear(res);
     if (gone) /* deleted by another request meanwhile */
         return resource_not_found(req, r, id, err);
-    api_reply_empty(req, r->delete_status ? r->delete_status : 204);
+    api_reply_empty(req, resource_status(req, r, r->delete_status ? r->delete_status : 204));
     return 0;
 }
 
@@ -491,7 +497,7 @@ api_resource_create(struct api_req *req, struct err *err)
         json_object_set(body, r->singular, json_array_get(docs, 0));
         json_decref(docs);
     }
-    api_reply_json(req, r->create_status ? r->create_status : 201, body);
+    api_reply_json(req, resource_status(req, r, r->create_status ? r->create_status : 201), body);
     return 0;
 }
 
@@ -544,7 +550,8 @@ api_resource_update(struct api_req *req, struct err *err)
         api_values_set(&vals, resource_id_column(r), id);
         row = write_row(req, r, conn, &q, &vals, err);
         if (row) {
-            reply_one(req, r, r->update_status ? r->update_status : 200, row);
+            reply_one(req, r, resource_status(req, r, r->update_status ? r->update_status : 200),
+                      row);
             json_decref(row);
             rc = 0;
         }

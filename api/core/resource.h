@@ -110,6 +110,9 @@ struct api_resource {
     void (*conflict)(struct api_req *req, const struct api_values *vals, struct err *err);
     /* Before a delete, on the row: -1 refuses (e.g. 409 while in use). */
     int (*before_delete)(struct api_req *req, PGconn *conn, const json_t *row, struct err *err);
+    /* A success status that depends on more than the verb (Nova's
+     * microversions: 202 becomes 204 at 2.2 for key pairs). */
+    int (*status)(const struct api_req *req, int status);
     /* The document of one row; NULL: each schema field from its column
      * (HIDDEN never, ADMIN_ONLY to admins only). */
     json_t *(*render)(struct api_req *req, const json_t *row, enum api_view view);

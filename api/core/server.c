@@ -34,6 +34,7 @@ const struct api_route_table *const api_tables[] = {
     &compute_servers_routes,
     &compute_actions_routes,
     &compute_metadata_routes,
+    &compute_server_tags_routes,
     &compute_limits_routes,
     &compute_hypervisors_routes,
     &compute_services_routes,
