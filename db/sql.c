@@ -71,6 +71,20 @@ db_sql_addv(struct db_sql *q, const char *fragment, int nvalues, const char *con
 }
 
 void
+db_sql_bind(struct db_sql *q, int n, const char *const *values)
+{
+    for (int i = 0; i < n; i++) {
+        if (q->nparams >= DB_SQL_MAX_PARAMS) {
+            q->overflow = true;
+            return;
+        }
+        q->owned[q->nparams] = values[i] ? xstrdup(values[i]) : NULL;
+        q->params[q->nparams] = q->owned[q->nparams];
+        q->nparams++;
+    }
+}
+
+void
 db_sql_add1(struct db_sql *q, const char *fragment, const char *value)
 {
     db_sql_addv(q, fragment, 1, &value);

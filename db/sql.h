@@ -30,6 +30,9 @@ void db_sql_add(struct db_sql *q, const char *fragment);
 /* Append @fragment, whose "$?" placeholders each take the next of @nvalues
  * values (copied; NULL is SQL NULL). */
 void db_sql_addv(struct db_sql *q, const char *fragment, int nvalues, const char *const *values);
+/* Bind @n values as $1..$n for fixed text that names them by number (a
+ * shared select list); call before any "$?", which then continue at $n+1. */
+void db_sql_bind(struct db_sql *q, int n, const char *const *values);
 /* One placeholder, one value. */
 void db_sql_add1(struct db_sql *q, const char *fragment, const char *value);
 /* Append a SQL identifier from the code's static tables (a column name);

@@ -105,6 +105,12 @@ const char *compute_project(struct api_req *req, struct err *err);
  * host, metadata (text) and host_up (bool); 404 otherwise. */
 json_t *compute_server_get(struct api_req *req, PGconn *conn, const char *id, struct err *err);
 
+/* POST /servers (server_create.c). */
+int compute_server_create(struct api_req *req, struct err *err);
+/* The "description" of a create or update body (2.19+; 400 below), or NULL. */
+int compute_server_description(struct api_req *req, const json_t *s, const char **out,
+                               struct err *err);
+
 /* ---- metadata (compute/metadata.c) ---- */
 
 /* 403 when @meta holds more keys than @project's metadata_items quota. */
@@ -134,5 +140,7 @@ int compute_quota_limit(struct api_req *req, PGconn *conn, const char *project,
 struct api_schema;
 /* Nova 2.1's create-server body (the object inside "server"). */
 extern const struct api_schema compute_server_create_schema;
+/* PUT /servers/{id}'s body. */
+extern const struct api_schema compute_server_update_schema;
 
 #endif

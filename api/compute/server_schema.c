@@ -10,9 +10,10 @@
  *   null.
  * - personality contents and user_data: their base64 is checked by
  *   servers.c (user_data) or not used (personality).
- * Later microversions' members (description 2.19, networks "auto"/"none"
- * 2.37, tags 2.52, hostname 2.90...) are unknown at 2.1 and refused, as Nova
- * refuses them. The metadata item count is a quota (403), checked by
+ * Later microversions' members: description (2.19) is described here and
+ * refused below 2.19 by servers.c; networks "auto"/"none" (2.37), tags
+ * (2.52), hostname (2.90)... are beyond the maximum served and refused, as
+ * Nova refuses them. The metadata item count is a quota (403), checked by
  * servers.c. */
 #include "compute.h"
 #include "schema.h"
@@ -153,7 +154,22 @@ static const struct api_field server_create_fields[] = {
     {.name = "return_reservation_id", .type = API_FIELD_BOOLEAN, .flags = API_FIELD_INT_STRING},
     {.name = "security_groups", .type = API_FIELD_ARRAY, .items = &security_group_item},
     {.name = "user_data", .type = API_FIELD_STRING, .max = 65535},
+    /* 2.19 */
+    {.name = "description", .type = API_FIELD_STRING, .flags = API_FIELD_NULLABLE, .max = 255},
 };
 
 const struct api_schema compute_server_create_schema = {"server", server_create_fields,
                                                         ARRAY_LEN(server_create_fields), false};
+
+/* PUT /servers/{id}: the name, the access addresses, the disk config and
+ * (2.19) the description. */
+static const struct api_field server_update_fields[] = {
+    {.name = "name", NOVA_NAME},
+    {.name = "accessIPv4", .type = API_FIELD_STRING, .max = 15, .pattern = IPV4_RE},
+    {.name = "accessIPv6", .type = API_FIELD_STRING, .max = 45, .pattern = IPV6_RE},
+    {.name = "OS-DCF:diskConfig", .type = API_FIELD_STRING, .enum_values = disk_configs},
+    {.name = "description", .type = API_FIELD_STRING, .flags = API_FIELD_NULLABLE, .max = 255},
+};
+
+const struct api_schema compute_server_update_schema = {"server", server_update_fields,
+                                                        ARRAY_LEN(server_update_fields), false};
