@@ -256,90 +256,93 @@ domain_ref(PGconn *conn, const char *domain_id, struct err *err)
     return ref;
 }
 
+/* The token's user part (methods, user, audit ids, times), or NULL when the
+ * user is gone or disabled. */
+static json_t *
+token_user_part(PGconn *conn, const struct token_payload *p, struct err *err)
+{
+    json_t *user = db_user_get(conn, p->user_id, err), *udom = NULL, *token = NULL;
+    if (user && !json_is_true(json_object_get(user, "enabled")))
+        err_set(err, ERR_NOT_FOUND, "The user %s is disabled.", p->user_id);
+    else if (user)
+        udom = domain_ref(conn, row_str(user, "domain_id"), err);
+    if (udom) {
+        json_t *methods = json_array();
+        if (p->methods & TOKEN_METHOD_PASSWORD)
+            json_array_append_new(methods, json_string("password"));
+        if (p->methods & TOKEN_METHOD_TOKEN)
+            json_array_append_new(methods, json_string("token"));
+        char audit[TOKEN_AUDIT_STR], parent[TOKEN_AUDIT_STR], issued[32], expires[32];
+        token_audit_str(p->audit, audit);
+        json_t *audit_ids = json_pack("[s]", audit);
+        if (p->has_parent) {
+            token_audit_str(p->parent_audit, parent);
+            json_array_append_new(audit_ids, json_string(parent));
+        }
+        api_time_iso(p->issued_us, issued);
+        api_time_iso(p->expires_us, expires);
+        token = json_pack("{s:o,s:{s:O,s:s,s:s,s:n},s:o,s:s,s:s}", "methods", methods, "user",
+                          "domain", udom, "id", row_str(user, "id"), "name", row_str(user, "name"),
+                          "password_expires_at", "audit_ids", audit_ids, "expires_at", expires,
+                          "issued_at", issued);
+    }
+    json_decref(udom);
+    json_decref(user);
+    return token;
+}
+
+/* The project scope into @token: the project, the user's roles on it (none is
+ * ERR_NOT_FOUND) and, unless @nocatalog, the catalog. */
+static int
+token_project_part(PGconn *conn, const struct token_payload *p, bool nocatalog, json_t *token,
+                   struct err *err)
+{
+    json_t *project = db_project_get(conn, p->project_id, err), *pdom = NULL, *roles = NULL;
+    int rc = -1;
+    if (!project)
+        goto cleanup;
+    if (!json_is_true(json_object_get(project, "enabled"))) {
+        err_set(err, ERR_NOT_FOUND, "The project %s is disabled.", p->project_id);
+        goto cleanup;
+    }
+    if (!(pdom = domain_ref(conn, row_str(project, "domain_id"), err)))
+        goto cleanup;
+    json_object_set_new(token, "project",
+                        json_pack("{s:O,s:s,s:s}", "domain", pdom, "id", row_str(project, "id"),
+                                  "name", row_str(project, "name")));
+    json_object_set_new(token, "is_domain", json_false());
+    if (!(roles = db_assignment_roles(conn, p->user_id, p->project_id, err)))
+        goto cleanup;
+    if (json_array_size(roles) == 0) {
+        err_set(err, ERR_NOT_FOUND, "The user %s has no role on project %s.", p->user_id,
+                p->project_id);
+        goto cleanup;
+    }
+    json_object_set(token, "roles", roles);
+    json_t *catalog = nocatalog ? NULL : keystone_catalog(conn, p->project_id, err);
+    if (!nocatalog && !catalog)
+        goto cleanup;
+    if (catalog)
+        json_object_set_new(token, "catalog", catalog);
+    rc = 0;
+cleanup:
+    json_decref(roles);
+    json_decref(pdom);
+    json_decref(project);
+    return rc;
+}
+
 json_t *
 keystone_token_body(struct api_req *req, PGconn *conn, const struct token_payload *p,
                     bool nocatalog, struct err *err)
 {
     (void)req;
-    json_t *token = NULL, *user = NULL, *project = NULL, *roles = NULL, *catalog = NULL;
-    json_t *udom = NULL, *pdom = NULL;
-
-    user = db_user_get(conn, p->user_id, err);
-    if (!user)
-        goto fail;
-    if (!json_is_true(json_object_get(user, "enabled"))) {
-        err_set(err, ERR_NOT_FOUND, "The user %s is disabled.", p->user_id);
-        goto fail;
+    json_t *token = token_user_part(conn, p, err);
+    if (!token)
+        return NULL;
+    if (p->project_id[0] && token_project_part(conn, p, nocatalog, token, err) < 0) {
+        json_decref(token);
+        return NULL;
     }
-    udom = domain_ref(conn, row_str(user, "domain_id"), err);
-    if (!udom)
-        goto fail;
-
-    json_t *methods = json_array();
-    if (p->methods & TOKEN_METHOD_PASSWORD)
-        json_array_append_new(methods, json_string("password"));
-    if (p->methods & TOKEN_METHOD_TOKEN)
-        json_array_append_new(methods, json_string("token"));
-    char audit[TOKEN_AUDIT_STR], parent[TOKEN_AUDIT_STR], issued[32], expires[32];
-    token_audit_str(p->audit, audit);
-    json_t *audit_ids = json_pack("[s]", audit);
-    if (p->has_parent) {
-        token_audit_str(p->parent_audit, parent);
-        json_array_append_new(audit_ids, json_string(parent));
-    }
-    api_time_iso(p->issued_us, issued);
-    api_time_iso(p->expires_us, expires);
-    token = json_pack("{s:o,s:{s:O,s:s,s:s,s:n},s:o,s:s,s:s}", "methods", methods, "user", "domain",
-                      udom, "id", row_str(user, "id"), "name", row_str(user, "name"),
-                      "password_expires_at", "audit_ids", audit_ids, "expires_at", expires,
-                      "issued_at", issued);
-
-    if (p->project_id[0]) {
-        project = db_project_get(conn, p->project_id, err);
-        if (!project)
-            goto fail;
-        if (!json_is_true(json_object_get(project, "enabled"))) {
-            err_set(err, ERR_NOT_FOUND, "The project %s is disabled.", p->project_id);
-            goto fail;
-        }
-        pdom = domain_ref(conn, row_str(project, "domain_id"), err);
-        if (!pdom)
-            goto fail;
-        json_object_set_new(token, "project",
-                            json_pack("{s:O,s:s,s:s}", "domain", pdom, "id", row_str(project, "id"),
-                                      "name", row_str(project, "name")));
-        json_object_set_new(token, "is_domain", json_false());
-        roles = db_assignment_roles(conn, p->user_id, p->project_id, err);
-        if (!roles)
-            goto fail;
-        if (json_array_size(roles) == 0) {
-            err_set(err, ERR_NOT_FOUND, "The user %s has no role on project %s.", p->user_id,
-                    p->project_id);
-            goto fail;
-        }
-        json_object_set(token, "roles", roles);
-        if (!nocatalog) {
-            catalog = keystone_catalog(conn, p->project_id, err);
-            if (!catalog)
-                goto fail;
-            json_object_set(token, "catalog", catalog);
-        }
-    }
-    json_decref(user);
-    json_decref(project);
-    json_decref(roles);
-    json_decref(catalog);
-    json_decref(udom);
-    json_decref(pdom);
     return json_pack("{s:o}", "token", token);
-
-fail:
-    json_decref(token);
-    json_decref(user);
-    json_decref(project);
-    json_decref(roles);
-    json_decref(catalog);
-    json_decref(udom);
-    json_decref(pdom);
-    return NULL;
 }

@@ -67,7 +67,7 @@ REF_SCHEMA(scope_schema,
 
 static const struct api_field auth_fields[] = {
     API_FIELD_DEF("identity", API_FIELD_OBJECT, API_FIELD_REQUIRED, .object = &identity_schema),
-    API_FIELD_DEF("scope", API_FIELD_OBJECT, 0, .object = &scope_schema),
+    /* "scope" is an object or the string "unscoped": auth_scope() checks it */
 };
 
 static const struct api_schema auth_schema = {
@@ -204,80 +204,87 @@ auth_token(struct api_req *req, const json_t *identity, struct token_payload *p,
 }
 
 /* auth.scope -> p->project_id ("" for unscoped). */
+/* No scope: Keystone's rule is the user's default project, when the user
+ * has a role on it (else unscoped). */
+static int
+scope_default(PGconn *conn, struct token_payload *p, struct err *err)
+{
+    json_t *user = db_user_get(conn, p->user_id, err);
+    if (!user)
+        return auth_fail(err, NULL);
+    const char *dp = json_string_value(json_object_get(user, "default_project_id"));
+    json_t *roles = dp ? db_assignment_roles(conn, p->user_id, dp, err) : NULL;
+    int rc = dp && !roles ? -1 : 0;
+    if (json_array_size(roles) > 0)
+        strlcpy_n(p->project_id, dp, sizeof(p->project_id));
+    json_decref(roles);
+    json_decref(user);
+    return rc;
+}
+
+/* {"project": {"id"} | {"name", "domain"}}: the project, enabled, in an
+ * enabled domain, into p->project_id. */
+static int
+scope_project(PGconn *conn, const json_t *scope, struct token_payload *p, struct err *err)
+{
+    if (json_object_get(scope, "domain") || json_object_get(scope, "system") ||
+        json_object_get(scope, "OS-TRUST:trust"))
+        return err_set(err, ERR_INVALID,
+                       "Invalid input: only project-scoped and unscoped tokens are supported.");
+    json_t *proj = json_object_get(scope, "project");
+    if (!json_is_object(proj))
+        return err_set(err, ERR_INVALID, "Invalid input: 'scope' needs a 'project'.");
+    const char *id = member_str(proj, "id"), *name = member_str(proj, "name");
+    if (!id && !name)
+        return err_set(err, ERR_INVALID, "Invalid input: the project needs an id or a name.");
+    json_t *row = NULL;
+    if (id) {
+        row = id_is_safe(id) ? db_project_get(conn, id, err) : NULL;
+        if (!row && err->code != ERR_UNAVAILABLE && err->code != ERR_INTERNAL)
+            err_set(err, ERR_NOT_FOUND, "no such project");
+    } else {
+        char domain_id[65];
+        if (resolve_domain(conn, proj, "project", domain_id, sizeof(domain_id), err) < 0)
+            return -1;
+        row = db_project_find(conn, name, domain_id, err);
+    }
+    if (!row)
+        return auth_fail(err, "The project to scope to was not found.");
+    bool enabled = json_is_true(json_object_get(row, "enabled"));
+    strlcpy_n(p->project_id, json_string_value(json_object_get(row, "id")), sizeof(p->project_id));
+    int dom_enabled =
+        domain_enabled(conn, json_string_value(json_object_get(row, "domain_id")), err);
+    json_decref(row);
+    if (dom_enabled < 0)
+        return -1;
+    if (!enabled)
+        return err_set(err, ERR_UNAUTHORIZED, "%s The project is disabled.", unauthorized);
+    if (!dom_enabled)
+        return err_set(err, ERR_UNAUTHORIZED, "%s The project's domain is disabled.", unauthorized);
+    return 0;
+}
+
 static int
 auth_scope(PGconn *conn, const json_t *auth, const struct token_payload *parent, bool by_token,
            struct token_payload *p, struct err *err)
 {
     json_t *scope = json_object_get(auth, "scope");
-    const char *project_id = NULL;
-    json_t *row = NULL;
     if (!scope || json_is_null(scope)) {
-        if (by_token) {
-            project_id = parent->project_id[0] ? parent->project_id : NULL;
-        } else {
-            /* Keystone's rule: no scope means the user's default project, if any */
-            json_t *user = db_user_get(conn, p->user_id, err);
-            if (!user)
-                return auth_fail(err, NULL);
-            const char *dp = json_string_value(json_object_get(user, "default_project_id"));
-            if (dp) {
-                json_t *roles = db_assignment_roles(conn, p->user_id, dp, err);
-                if (!roles) {
-                    json_decref(user);
-                    return -1;
-                }
-                if (json_array_size(roles) > 0)
-                    strlcpy_n(p->project_id, dp, sizeof(p->project_id));
-                json_decref(roles);
-            }
-            json_decref(user);
-            return 0;
-        }
+        if (!by_token)
+            return scope_default(conn, p, err);
+        /* a rescoped token keeps its parent's scope */
+        strlcpy_n(p->project_id, parent->project_id, sizeof(p->project_id));
     } else if (json_is_string(scope) && strcmp(json_string_value(scope), "unscoped") == 0) {
         return 0;
     } else if (!json_is_object(scope)) {
         return err_set(err, ERR_INVALID, "Invalid input: 'scope' must be an object.");
-    } else if (json_object_get(scope, "domain") || json_object_get(scope, "system") ||
-               json_object_get(scope, "OS-TRUST:trust")) {
-        return err_set(err, ERR_INVALID,
-                       "Invalid input: only project-scoped and unscoped tokens are supported.");
-    } else {
-        json_t *proj = json_object_get(scope, "project");
-        if (!json_is_object(proj))
-            return err_set(err, ERR_INVALID, "Invalid input: 'scope' needs a 'project'.");
-        const char *id = member_str(proj, "id"), *name = member_str(proj, "name");
-        if (!id && !name)
-            return err_set(err, ERR_INVALID, "Invalid input: the project needs an id or a name.");
-        if (id) {
-            row = id_is_safe(id) ? db_project_get(conn, id, err) : NULL;
-            if (!row && err->code != ERR_UNAVAILABLE && err->code != ERR_INTERNAL)
-                err_set(err, ERR_NOT_FOUND, "no such project");
-        } else {
-            char domain_id[65];
-            if (resolve_domain(conn, proj, "project", domain_id, sizeof(domain_id), err) < 0)
-                return -1;
-            row = db_project_find(conn, name, domain_id, err);
-        }
-        if (!row)
-            return auth_fail(err, "The project to scope to was not found.");
-        bool enabled = json_is_true(json_object_get(row, "enabled"));
-        strlcpy_n(p->project_id, json_string_value(json_object_get(row, "id")),
-                  sizeof(p->project_id));
-        int dom_enabled =
-            domain_enabled(conn, json_string_value(json_object_get(row, "domain_id")), err);
-        json_decref(row);
-        if (dom_enabled < 0)
-            return -1;
-        if (!enabled)
-            return err_set(err, ERR_UNAUTHORIZED, "%s The project is disabled.", unauthorized);
-        if (!dom_enabled)
-            return err_set(err, ERR_UNAUTHORIZED, "%s The project's domain is disabled.",
-                           unauthorized);
-        project_id = p->project_id;
+    } else if (api_schema_validate(&scope_schema, scope, API_SCHEMA_CREATE, false,
+                                   API_ERRORS_KEYSTONE, err) < 0 ||
+               scope_project(conn, scope, p, err) < 0) {
+        return -1;
     }
-    if (!project_id)
+    if (!p->project_id[0])
         return 0;
-    strlcpy_n(p->project_id, project_id, sizeof(p->project_id));
     json_t *roles = db_assignment_roles(conn, p->user_id, p->project_id, err);
     if (!roles)
         return -1;
