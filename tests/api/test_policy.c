@@ -74,7 +74,8 @@ scan_text(const char *file, const char *s)
             char lit[256];
             snprintf(lit, sizeof(lit), "%.*s", (int)(e - p - 1), p + 1);
             if (!policy_known(lit))
-                fprintf(stderr, "%s: \"%s\" has no rule in api/core/policy.c\n", file, lit);
+                fprintf(stderr, "%s: \"%s\" has no rule in api/core/policy_defaults.c\n", file,
+                        lit);
             CHECK(policy_known(lit));
             scanned_actions++;
             p = e;
@@ -100,9 +101,10 @@ scan_text(const char *file, const char *s)
                         char lit[256];
                         snprintf(lit, sizeof(lit), "%.*s", (int)(e - q - 1), q + 1);
                         if (!policy_known(lit))
-                            fprintf(stderr,
-                                    "%s: %.*s(... \"%s\" ...) has no rule in api/core/policy.c\n",
-                                    file, (int)(n - 1), checkers[c], lit);
+                            fprintf(
+                                stderr,
+                                "%s: %.*s(... \"%s\" ...) has no rule in api/core/policy_defaults.c\n",
+                                file, (int)(n - 1), checkers[c], lit);
                         CHECK(policy_known(lit));
                         scanned_actions++;
                     }
