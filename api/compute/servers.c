@@ -270,7 +270,8 @@ list_sql(struct api_req *req, const struct server_query *q, struct db_sql *sql)
     doc_params(req, &d);
     db_sql_bind(sql, 4, d.p);
     db_sql_add(sql, q->detail ? "SELECT " SERVER_DETAIL_DOC : "SELECT " SERVER_SUMMARY_DOC);
-    db_sql_add(sql, ", i.id::text" SERVER_FROM "WHERE true");
+    /* the summary does not use every shared parameter: give them types */
+    db_sql_add(sql, ", i.id::text" SERVER_FROM "WHERE $4::int IS NOT NULL");
     if (!q->since)
         db_sql_add(sql, " AND i.deleted_at IS NULL");
     static const struct {
