@@ -44,13 +44,7 @@ int compute_begin(struct api_req *req, struct err *err);
 
 /* The request body's top-level object @key, else 400. */
 json_t *compute_body(struct api_req *req, const char *key, struct err *err);
-/* Optional string member: absent/null -> *out NULL (an error when @required).
- * 400 when not a string, not UTF-8 printable, or longer than @max. */
-int compute_str(const json_t *obj, const char *key, bool required, size_t max, const char **out,
-                struct err *err);
-/* An integer member given as a JSON integer or a decimal string; absent -> @dflt. */
-int compute_int(const json_t *obj, const char *key, long long dflt, long long min, long long max,
-                long long *out, struct err *err);
+/* Its members are checked by the schema validator (core/schema.h). */
 /* A query argument as a non-negative integer (absent -> @dflt); 400 otherwise. */
 int compute_query_int(struct api_req *req, const char *name, long long dflt, long long max,
                       long long *out, struct err *err);
@@ -68,10 +62,6 @@ bool compute_may(struct api_req *req, const char *action);
 /* The same on a target of project @project_id (os-quota-sets/{project_id}). */
 int compute_authorize_project(struct api_req *req, const char *action, const char *project_id,
                               struct err *err);
-/* Older names, kept for code not yet moved: compute_authorize(@action), and
- * compute_authorize("project:write"). New code names its action. */
-int compute_require_admin(struct api_req *req, const char *action, struct err *err);
-int compute_require_member(struct api_req *req, struct err *err);
 
 /* "{public_url}/compute/v2.1/<path>" and the bookmark "{public_url}/compute/<path>". */
 json_t *compute_links(const struct api_req *req, const char *fmt, ...)

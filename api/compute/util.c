@@ -111,80 +111,6 @@ compute_body(struct api_req *req, const char *key, struct err *err)
     return o;
 }
 
-static bool
-printable(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 && *p != '\t')
-            return false;
-    return true;
-}
-
-int
-compute_str(const json_t *obj, const char *key, bool required, size_t max, const char **out,
-            struct err *err)
-{
-    json_t *v = json_object_get(obj, key);
-    *out = NULL;
-    if (!v || json_is_null(v)) {
-        if (required)
-            return err_set(err, ERR_INVALID,
-                           "Invalid input for field/attribute %s: it is "
-                           "required.",
-                           key);
-        return 0;
-    }
-    if (!json_is_string(v))
-        return err_set(err, ERR_INVALID,
-                       "Invalid input for field/attribute %s: it is not a string.", key);
-    const char *s = json_string_value(v);
-    if (strlen(s) != json_string_length(v) || !printable(s))
-        return err_set(err, ERR_INVALID,
-                       "Invalid input for field/attribute %s: it holds control characters.", key);
-    if (strlen(s) > max)
-        return err_set(err, ERR_INVALID,
-                       "Invalid input for field/attribute %s: it is longer than %zu characters.",
-                       key, max);
-    *out = s;
-    return 0;
-}
-
-int
-compute_int(const json_t *obj, const char *key, long long dflt, long long min, long long max,
-            long long *out, struct err *err)
-{
-    json_t *v = json_object_get(obj, key);
-    if (!v || json_is_null(v)) {
-        *out = dflt;
-        return 0;
-    }
-    long long n;
-    if (json_is_integer(v)) {
-        n = json_integer_value(v);
-    } else if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        char *end;
-        while (*s == ' ')
-            s++;
-        if (!*s || !(isdigit((unsigned char)*s) || *s == '-'))
-            goto bad;
-        n = strtoll(s, &end, 10);
-        if (*end)
-            goto bad;
-    } else {
-        goto bad;
-    }
-    if (n < min || n > max)
-        return err_set(err, ERR_INVALID,
-                       "Invalid input for field/attribute %s: %lld is not between %lld and %lld.",
-                       key, n, min, max);
-    *out = n;
-    return 0;
-bad:
-    return err_set(err, ERR_INVALID, "Invalid input for field/attribute %s: it is not an integer.",
-                   key);
-}
-
 int
 compute_query_int(struct api_req *req, const char *name, long long dflt, long long max,
                   long long *out, struct err *err)
@@ -259,18 +185,6 @@ int
 compute_authorize(struct api_req *req, const char *action, struct err *err)
 {
     return compute_authorize_project(req, action, req->ctx.project_id, err);
-}
-
-int
-compute_require_admin(struct api_req *req, const char *action, struct err *err)
-{
-    return compute_authorize(req, action, err);
-}
-
-int
-compute_require_member(struct api_req *req, struct err *err)
-{
-    return compute_authorize(req, "project:write", err);
 }
 
 const char *

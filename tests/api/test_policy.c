@@ -53,8 +53,8 @@ load_json(const char *json, char *msg, size_t cap)
 /* ---- the source scan ---- */
 
 static const char *const checkers[] = {
-    "policy_check(", "policy_allows(",         "compute_authorize(", "compute_authorize_project(",
-    "compute_may(",  "compute_require_admin(", "image_authorize(",   "image_may(",
+    "policy_check(", "policy_allows(",   "compute_authorize(", "compute_authorize_project(",
+    "compute_may(",  "image_authorize(", "image_may(",
 };
 
 static int scanned_actions;
