@@ -186,6 +186,11 @@ const char *api_req_query(const struct api_req *req, const char *name);
 /* Every value of a repeated query argument (?fields=a&fields=b), in order, at
  * most @max; returns how many. */
 int api_req_query_all(const struct api_req *req, const char *name, const char **out, int max);
+/* The query string again (URL-encoded, "k=v&..."), less the arguments named
+ * in the NULL-terminated @drop (caller frees): for next links. */
+char *api_req_query_except(const struct api_req *req, const char *const *drop);
+/* @s percent-encoded for a query value (caller frees). */
+char *api_url_encode(const char *s);
 /* A request header, or NULL. */
 const char *api_req_header(const struct api_req *req, const char *name);
 /* The body as a JSON object (parsed once). 400 for an empty body, malformed

@@ -142,6 +142,68 @@ api_req_query_all(const struct api_req *req, const char *name, const char **out,
     return q.n;
 }
 
+struct query_copy {
+    const char *const *drop;
+    char *out;
+    size_t len, cap;
+};
+
+static void
+query_put(struct query_copy *q, const char *s, bool encode)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        if (q->len + 4 > q->cap) {
+            q->cap = q->cap ? q->cap * 2 : 128;
+            q->out = xrealloc(q->out, q->cap);
+        }
+        unsigned char c = (unsigned char)*s;
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     strchr("-._~", c);
+        if (!encode || plain) {
+            q->out[q->len++] = (char)c;
+        } else {
+            q->out[q->len++] = '%';
+            q->out[q->len++] = hex[c >> 4];
+            q->out[q->len++] = hex[c & 15];
+        }
+    }
+    if (q->out)
+        q->out[q->len] = '\0';
+}
+
+static enum MHD_Result
+query_copy_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct query_copy *q = cls;
+    for (const char *const *d = q->drop; *d; d++)
+        if (strcmp(*d, key) == 0)
+            return MHD_YES;
+    query_put(q, q->len ? "&" : "", false);
+    query_put(q, key, true);
+    query_put(q, "=", false);
+    query_put(q, value ? value : "", true);
+    return MHD_YES;
+}
+
+char *
+api_url_encode(const char *s)
+{
+    struct query_copy q = {0};
+    query_put(&q, s, true);
+    return q.out ? q.out : xstrdup("");
+}
+
+char *
+api_req_query_except(const struct api_req *req, const char *const *drop)
+{
+    struct query_copy q = {.drop = drop};
+    if (req->conn)
+        MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_copy_one, &q);
+    return q.out ? q.out : xstrdup("");
+}
+
 const char *
 api_req_header(const struct api_req *req, const char *name)
 {

@@ -205,6 +205,9 @@ api_resource_render(struct api_req *req, const struct api_resource *r, const jso
 void
 resource_project_fields(struct api_req *req, json_t *doc)
 {
+    const struct api_resource *r = api_resource_of(req);
+    if (r->paging != API_PAGING_NEUTRON) /* the other families ignore fields= */
+        return;
     const char *want[RESOURCE_MAX_VALUES];
     int n = api_req_query_all(req, "fields", want, RESOURCE_MAX_VALUES);
     if (n == 0)

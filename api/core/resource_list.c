@@ -157,18 +157,22 @@ parse_limit(struct api_req *req, const struct api_resource *r, long *limit, stru
     return 0;
 }
 
-/* The request's query without marker (and limit when @drop_limit), for links. */
+/* The link to the page after @marker: the request's own query (filters,
+ * sort keys) with its limit and marker replaced. */
 static char *
-link_href(struct api_req *req, const struct api_resource *r, const char *marker, long limit,
-          bool previous)
+link_href(struct api_req *req, const struct api_resource *r, const char *marker, long limit)
 {
+    static const char *const drop[] = {"limit", "marker", NULL};
     const char *view = req->match.route->arg == API_VIEW_DETAIL ? "/detail" : "";
-    if (r->paging == API_PAGING_GLANCE) {
-        char *rel = xasprintf("%s?limit=%ld&marker=%s", r->path, limit, marker);
-        return rel;
-    }
-    return api_req_url(req, "%s%s?limit=%ld&marker=%s%s", r->path, view, limit, marker,
-                       previous ? "&page_reverse=True" : "");
+    char *rest = api_req_query_except(req, drop), *m = api_url_encode(marker);
+    char *href =
+        r->paging == API_PAGING_GLANCE
+            ? xasprintf("%s?%s%slimit=%ld&marker=%s", r->path, rest, *rest ? "&" : "", limit, m)
+            : api_req_url(req, "%s%s?%s%slimit=%ld&marker=%s", r->path, view, rest,
+                          *rest ? "&" : "", limit, m);
+    free(m);
+    free(rest);
+    return href;
 }
 
 static void
@@ -194,7 +198,7 @@ add_links(struct api_req *req, const struct api_resource *r, json_t *body, const
     case API_PAGING_NEUTRON: {
         if (!asked || !last || (long)n < limit)
             break;
-        char *href = link_href(req, r, last, limit, false);
+        char *href = link_href(req, r, last, limit);
         json_object_set_new(body, key, json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
         free(href);
         break;
@@ -204,7 +208,7 @@ add_links(struct api_req *req, const struct api_resource *r, json_t *body, const
         json_object_set_new(body, "first", json_string(first));
         free(first);
         if (asked && last && (long)n >= limit) {
-            char *next = link_href(req, r, last, limit, false);
+            char *next = link_href(req, r, last, limit);
             json_object_set_new(body, "next", json_string(next));
             free(next);
         }
