@@ -20,17 +20,6 @@ export NUBE_SRC=$SRC
 command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
 [ -x "${PG_BINDIR:-}/initdb" ] || { echo "SKIP: no PostgreSQL server (initdb) found"; exit 77; }
 
-fail=0
-checks=0
-ok() {
-    checks=$((checks + 1))
-    echo "ok: $*"
-}
-bad() {
-    checks=$((checks + 1))
-    fail=$((fail + 1))
-    echo "FAIL: $*"
-}
 
 test_pg_start || { echo "FAIL: PostgreSQL did not start"; exit 1; }
 TMP=$(test_tmpdir)
@@ -42,23 +31,10 @@ cat >>"$TMP/api.conf" <<EOF
 public_url = $URL
 max_body_size = 65536
 EOF
-"$API_BIN" bootstrap --config "$TMP/api.conf" --admin-password 'Adm1n!pw' >/dev/null 2>&1 ||
-    { echo "FAIL: bootstrap"; exit 1; }
-"$API_BIN" --config "$TMP/api.conf" &
-API_PID=$!
-test_cleanup_add "kill -TERM $API_PID 2>/dev/null; wait $API_PID 2>/dev/null"
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "$URL/v3" && break
-    sleep 0.1
-done
-curl -s -o /dev/null "$URL/v3" || { echo "FAIL: cloud-api did not start"; cat "$TMP/api.log"; exit 1; }
+test_api_up "$API_BIN" "$TMP/api.conf" || { tail -20 "$TMP/api.log"; exit 1; }
 
 BODY=$TMP/body
-token() { # token USER PASSWORD PROJECT
-    curl -s -D - -o /dev/null -H 'Content-Type: application/json' "$URL/v3/auth/tokens" -d "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"$1\",\"domain\":{\"id\":\"default\"},\"password\":\"$2\"}}},\"scope\":{\"project\":{\"name\":\"$3\",\"domain\":{\"id\":\"default\"}}}}}" |
-        grep -i '^x-subject-token:' | cut -d' ' -f2 | tr -d '\r'
-}
-ADMIN=$(token admin 'Adm1n!pw' admin)
+ADMIN=$(test_token "$URL" admin 'Adm1n!pw' admin)
 [ -n "$ADMIN" ] || { echo "FAIL: no admin token"; tail -20 "$TMP/api.log"; exit 1; }
 TOKEN=$ADMIN
 req() { # req METHOD PATH [curl args]: sets STATUS and BODY
@@ -100,7 +76,7 @@ req POST /v3/users -d "{\"user\":{\"name\":\"alice\",\"password\":\"s3cret\",\"d
 ALICE=$(python3 -c "import json; print(json.load(open('$BODY'))['user']['id'])")
 MEMBER_ROLE=$(psql_q "SELECT id FROM role WHERE name = 'member'")
 req PUT "/v3/projects/$DEMO/users/$ALICE/roles/$MEMBER_ROLE"
-MEMBER=$(token alice s3cret demo)
+MEMBER=$(test_token "$URL" alice s3cret demo)
 [ -n "$MEMBER" ] || bad "alice's token"
 
 # ---- identity (Keystone) ----
@@ -153,5 +129,4 @@ TOKEN=$ADMIN
 [ "$(psql_q "SELECT count(*) FROM image WHERE name IN ('i1', 'i3', 'i4')")" = 0 ] &&
     ok "image: nothing half-made" || bad "image: a refused image was stored"
 
-echo "$((checks - fail)) passed, $fail failed"
-[ $fail -eq 0 ]
+test_done

@@ -24,8 +24,6 @@ if ! declare -f rabbitmq_available >/dev/null || ! rabbitmq_available; then
     exit 77
 fi
 
-fail=0
-checks=0
 test_pg_start || { echo "FAIL: PostgreSQL did not start"; exit 1; }
 test_rabbit_start || { echo "FAIL: RabbitMQ did not start"; exit 1; }
 TMP=$(test_tmpdir)
@@ -38,20 +36,10 @@ public_url = $URL
 [catalog]
 image = $URL/image
 EOF
-"$API_BIN" bootstrap --config "$TMP/api.conf" --admin-password 'Adm1n!pw' >/dev/null 2>&1 ||
-    { echo "FAIL: bootstrap"; exit 1; }
-"$API_BIN" --config "$TMP/api.conf" &
-API_PID=$!
-test_cleanup_add "kill -TERM $API_PID 2>/dev/null; wait $API_PID 2>/dev/null"
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "$URL/v3" && break
-    sleep 0.1
-done
+test_api_up "$API_BIN" "$TMP/api.conf" || { tail -20 "$TMP/api.log"; exit 1; }
 
 BODY=$TMP/body
-TOKEN=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' "$URL/v3/auth/tokens" \
-    -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"Adm1n!pw"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' |
-    grep -i '^x-subject-token:' | cut -d' ' -f2 | tr -d '\r')
+TOKEN=$(test_token "$URL" admin 'Adm1n!pw' admin)
 [ -n "$TOKEN" ] || { echo "FAIL: no token"; tail -20 "$TMP/api.log"; exit 1; }
 req() { # req METHOD PATH [curl args]: STATUS and BODY
     local method=$1 path=$2
@@ -65,21 +53,18 @@ golden() {
     local name=$1 out
     shift
     req "$@"
-    checks=$((checks + 1))
     case $STATUS in
     2??) ;;
     *)
-        fail=$((fail + 1))
-        echo "FAIL: $name: $* answered $STATUS $(head -c 300 "$BODY")"
+        bad "$name: $* answered $STATUS $(head -c 300 "$BODY")"
         return
         ;;
     esac
     mkdir -p "$(dirname "$GOLDEN/$name.json")"
     if out=$(python3 "$SRC/tests/api/golden.py" "$MODE" "$GOLDEN/$name.json" "$URL" <"$BODY"); then
-        echo "ok: $name ($MODE)"
+        ok "$name ($MODE)"
     else
-        fail=$((fail + 1))
-        echo "FAIL: $name differs from its golden file:"
+        bad "$name differs from its golden file:"
         printf '%s\n' "$out" | head -n 40 | sed 's/^/    /'
     fi
 }
@@ -133,5 +118,4 @@ golden image/image GET "/image/v2/images/$IMAGE"
 golden image/member GET "/image/v2/images/$IMAGE/members/$PROJECT"
 golden image/schema_image GET /image/v2/schemas/image
 
-echo "$((checks - fail)) passed, $fail failed"
-[ $fail -eq 0 ]
+test_done

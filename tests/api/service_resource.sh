@@ -17,17 +17,6 @@ export NUBE_SRC=$SRC
 command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
 [ -x "${PG_BINDIR:-}/initdb" ] || { echo "SKIP: no PostgreSQL server (initdb) found"; exit 77; }
 
-fail=0
-checks=0
-ok() {
-    checks=$((checks + 1))
-    echo "ok: $*"
-}
-bad() {
-    checks=$((checks + 1))
-    fail=$((fail + 1))
-    echo "FAIL: $*"
-}
 
 test_pg_start || { echo "FAIL: PostgreSQL did not start"; exit 1; }
 TMP=$(test_tmpdir)
@@ -35,20 +24,10 @@ API_PORT=$(free_port)
 URL=http://127.0.0.1:$API_PORT
 test_api_conf "$TMP/api.conf" "$API_PORT" "$NUBE_TEST_PG_CONNINFO" # nothing here casts
 printf '[api]\npublic_url = %s\n' "$URL" >>"$TMP/api.conf"
-"$API_BIN" bootstrap --config "$TMP/api.conf" --admin-password 'Adm1n!pw' >/dev/null 2>&1 ||
-    { echo "FAIL: bootstrap"; exit 1; }
-"$API_BIN" --config "$TMP/api.conf" &
-API_PID=$!
-test_cleanup_add "kill -TERM $API_PID 2>/dev/null; wait $API_PID 2>/dev/null"
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "$URL/v3" && break
-    sleep 0.1
-done
+test_api_up "$API_BIN" "$TMP/api.conf" || { tail -20 "$TMP/api.log"; exit 1; }
 
 BODY=$TMP/body
-TOKEN=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' "$URL/v3/auth/tokens" \
-    -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"Adm1n!pw"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' |
-    grep -i '^x-subject-token:' | cut -d' ' -f2 | tr -d '\r')
+TOKEN=$(test_token "$URL" admin 'Adm1n!pw' admin)
 [ -n "$TOKEN" ] || { echo "FAIL: no token"; tail -20 "$TMP/api.log"; exit 1; }
 req() { # req METHOD PATH [curl args]: STATUS and BODY
     local method=$1 path=$2
@@ -129,5 +108,4 @@ check "then the family's 404" 404 "b['error']['message'] == 'Could not find role
     GET "/v3/roles/$ROLE"
 check "DELETE again is 404" 404 "" DELETE "/v3/roles/$ROLE"
 
-echo "$((checks - fail)) passed, $fail failed"
-[ $fail -eq 0 ]
+test_done

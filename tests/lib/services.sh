@@ -6,6 +6,12 @@
 #                         folder; exports NUBE_TEST_PG_CONNINFO
 #   test_rabbit_start     start a private RabbitMQ; exports NUBE_TEST_AMQP_URL
 #   test_cleanup_add CMD  run CMD at exit (last added runs first)
+#   test_api_up BIN CONF  `cloud-api bootstrap` (admin password Adm1n!pw) and
+#                         cloud-api itself on CONF, up and answering /v3
+#   test_token URL USER PASSWORD PROJECT   print a project-scoped token
+#   ok / bad DESCRIPTION  count a passed / failed check and say so
+#   test_done             print the closing "N passed, N failed" line and
+#                         return non-zero when a check failed
 # Everything started is stopped at exit, also on failure or a signal.
 
 NUBE_SRC=${NUBE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -96,4 +102,42 @@ test_rabbit_start() {
     rabbitmq_start "$dir" "$port" || return 1
     NUBE_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$port/"
     export NUBE_TEST_AMQP_URL
+}
+
+test_api_up() {
+    local bin=$1 conf=$2 url port
+    port=$(sed -n 's/^port = //p' "$conf" | tail -n 1)
+    url=http://127.0.0.1:$port
+    "$bin" bootstrap --config "$conf" --admin-password 'Adm1n!pw' >/dev/null 2>&1 ||
+        { echo "FAIL: cloud-api bootstrap"; return 1; }
+    "$bin" --config "$conf" &
+    API_PID=$!
+    test_cleanup_add "kill -TERM $API_PID 2>/dev/null; wait $API_PID 2>/dev/null"
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "$url/v3" && return 0
+        sleep 0.1
+    done
+    echo "FAIL: cloud-api did not start"
+    return 1
+}
+
+test_token() {
+    curl -s -D - -o /dev/null -H 'Content-Type: application/json' "$1/v3/auth/tokens" -d "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"$2\",\"domain\":{\"id\":\"default\"},\"password\":\"$3\"}}},\"scope\":{\"project\":{\"name\":\"$4\",\"domain\":{\"id\":\"default\"}}}}}" |
+        grep -i '^x-subject-token:' | cut -d' ' -f2 | tr -d '\r'
+}
+
+_test_checks=0
+_test_failed=0
+ok() {
+    _test_checks=$((_test_checks + 1))
+    echo "ok: $*"
+}
+bad() {
+    _test_checks=$((_test_checks + 1))
+    _test_failed=$((_test_failed + 1))
+    echo "FAIL: $*"
+}
+test_done() {
+    echo "$((_test_checks - _test_failed)) passed, $_test_failed failed"
+    [ $_test_failed -eq 0 ]
 }
