@@ -124,6 +124,7 @@ static const struct api_resource group_resource = {
     .table = "server_group g",
     .select = GROUP_COLS,
     .project_column = "project_id",
+    .uuid_id = true,
     .default_sort = "created_at",
     .paging = API_PAGING_NOVA,
     .list_action = "os_compute_api:os-server-groups:index",

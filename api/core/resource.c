@@ -83,6 +83,14 @@ resource_id_column(const struct api_resource *r)
     return r->id_column ? r->id_column : "id";
 }
 
+/* " = $?" for the id column: as a uuid where the column is one (so that its
+ * index serves; callers check the text first), else as text. */
+void
+resource_id_is(struct db_sql *q, const struct api_resource *r, const char *id)
+{
+    db_sql_add1(q, r->uuid_id ? " = $?::uuid" : " = $?", id);
+}
+
 /* "FROM flavor" with the select list. */
 void
 resource_select_from(struct db_sql *q, const struct api_resource *r)
@@ -134,12 +142,16 @@ json_t *
 api_resource_get(struct api_req *req, const struct api_resource *r, PGconn *conn, const char *id,
                  struct err *err)
 {
+    if (r->uuid_id && !id_is_uuid(id)) {
+        resource_not_found(req, r, id, err);
+        return NULL;
+    }
     struct db_sql q;
     db_sql_init(&q);
     resource_select_from(&q, r);
     db_sql_add(&q, " AND ");
     db_sql_ident(&q, resource_id_column(r));
-    db_sql_add1(&q, "::text = $?", id);
+    resource_id_is(&q, r, id);
     json_t *row = NULL;
     if (resource_add_scope(req, r, &q, err) == 0)
         row =
@@ -285,7 +297,7 @@ api_resource_delete(struct api_req *req, struct err *err)
     db_sql_add(&q, r->table);
     db_sql_add(&q, " WHERE ");
     db_sql_ident(&q, resource_id_column(r));
-    db_sql_add1(&q, "::text = $?", id);
+    resource_id_is(&q, r, id);
     PGresult *res = resource_add_scope(req, r, &q, err) == 0 ? db_sql_exec(conn, &q, err) : NULL;
     db_sql_free(&q);
     if (!res)
@@ -548,7 +560,7 @@ api_resource_update(struct api_req *req, struct err *err)
     }
     db_sql_add(&q, " WHERE ");
     db_sql_ident(&q, resource_id_column(r));
-    db_sql_add1(&q, "::text = $?", id);
+    resource_id_is(&q, r, id);
     if (resource_add_scope(req, r, &q, err) == 0) {
         api_values_set(&vals, resource_id_column(r), id);
         row = write_row(req, r, conn, &q, &vals, err);

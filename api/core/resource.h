@@ -79,6 +79,7 @@ struct api_resource {
     const char *revision_column; /* incremented on update (Neutron's revision_number) */
     const char *id_field;        /* a schema field the caller may use to name the id on create */
     bool hex_id;                 /* made ids are 32 hex digits (Keystone), not UUIDs */
+    bool uuid_id;                /* the id column is a uuid: other ids are 404 at once */
     const char *default_sort;    /* the column a list is sorted by without sort_key; NULL: the id */
     long default_limit;          /* a list's size without ?limit (0: max_limit) */
     long max_limit;              /* 0: 1000 */

@@ -10,6 +10,8 @@
 
 const char *resource_field_column(const struct api_field *f);
 const char *resource_id_column(const struct api_resource *r);
+/* " = $?" comparing the id column with @id (as a uuid for uuid_id). */
+void resource_id_is(struct db_sql *q, const struct api_resource *r, const char *id);
 /* "SELECT <select> FROM <table> WHERE true" */
 void resource_select_from(struct db_sql *q, const struct api_resource *r);
 /* " AND ..." for the rows the caller may see (the scope hook, or the project). */

@@ -134,7 +134,8 @@ add_marker(struct db_sql *q, const struct api_resource *r, const struct sort_key
             db_sql_add(q, r->table);
             db_sql_add(q, " WHERE ");
             db_sql_ident(q, resource_id_column(r));
-            db_sql_add1(q, "::text = $?)", marker);
+            resource_id_is(q, r, marker);
+            db_sql_add(q, ")");
         }
         db_sql_add(q, ")");
     }
