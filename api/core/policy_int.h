@@ -52,6 +52,7 @@ struct policy_rule {
 struct policy {
     struct policy_rule *rules;
     size_t nrules;
+    int *by_name; /* rule indices sorted by name, once compiled: lookups bisect */
     struct policy_node *nodes;
     size_t nnodes, cap;
 };

@@ -13,6 +13,20 @@
 int
 policy_rule_find(const struct policy *p, const char *name)
 {
+    if (p->by_name) {
+        size_t lo = 0, hi = p->nrules;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = strcmp(p->rules[p->by_name[mid]].name, name);
+            if (c == 0)
+                return p->by_name[mid];
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return -1;
+    }
     for (size_t i = 0; i < p->nrules; i++)
         if (strcmp(p->rules[i].name, name) == 0)
             return (int)i;
