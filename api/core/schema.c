@@ -153,7 +153,7 @@ check_map(struct vctx *c, const struct api_field *f, const json_t *v)
     json_object_foreach ((json_t *)v, key, val) {
         size_t klen = strlen(key), chars = 0;
         const char *bad = schema_text_problem(key, klen, &chars);
-        char sentence[200];
+        char sentence[256];
         char kq[NAME_BYTES * 2 + 8] = "";
         schema_clip_append(kq, sizeof(kq), key, klen, NAME_BYTES);
         if (bad) {
