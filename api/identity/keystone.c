@@ -79,6 +79,21 @@ keystone_list_links(const struct api_req *req, const char *collection)
     return links;
 }
 
+void
+keystone_reply_list(struct api_req *req, const char *key, json_t *rows,
+                    json_t *(*render)(const struct api_req *req, const json_t *row),
+                    const char *collection)
+{
+    json_t *list = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach (rows, i, row)
+        json_array_append_new(list, render(req, row));
+    json_decref(rows);
+    api_reply_json(
+        req, 200, json_pack("{s:o,s:o}", key, list, "links", keystone_list_links(req, collection)));
+}
+
 json_t *
 keystone_domain_json(const struct api_req *req, const json_t *row)
 {

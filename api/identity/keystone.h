@@ -50,6 +50,10 @@ json_t *keystone_user_json(const struct api_req *req, const json_t *row);
 json_t *keystone_role_json(const struct api_req *req, const json_t *row);
 /* {"self": <url of the request's collection>, "previous": null, "next": null} */
 json_t *keystone_list_links(const struct api_req *req, const char *collection);
+/* Reply 200 {"<key>": [render(row)...], "links": {...}}, consuming @rows. */
+void keystone_reply_list(struct api_req *req, const char *key, json_t *rows,
+                         json_t *(*render)(const struct api_req *req, const json_t *row),
+                         const char *collection);
 
 /* The service catalog for a token scoped to @project_id ("" when unscoped),
  * with $(project_id)s / $(tenant_id)s filled in. */

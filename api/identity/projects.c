@@ -63,15 +63,7 @@ list_projects(struct api_req *req, struct err *err)
                                   : db_project_list(conn, &f, err);
     if (!rows)
         return -1;
-    json_t *list = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach (rows, i, row)
-        json_array_append_new(list, keystone_project_json(req, row));
-    json_decref(rows);
-    api_reply_json(
-        req, 200,
-        json_pack("{s:o,s:o}", "projects", list, "links", keystone_list_links(req, "projects")));
+    keystone_reply_list(req, "projects", rows, keystone_project_json, "projects");
     return 0;
 }
 

@@ -179,17 +179,8 @@ list_grants(struct api_req *req, struct err *err)
     json_t *rows = conn ? db_assignment_roles(conn, u, p, err) : NULL;
     if (!rows)
         return -1;
-    json_t *list = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach (rows, i, row) {
-        json_object_set_new(row, "description", json_string(""));
-        json_array_append_new(list, keystone_role_json(req, row));
-    }
-    json_decref(rows);
     char *coll = xasprintf("projects/%s/users/%s/roles", p, u);
-    api_reply_json(req, 200,
-                   json_pack("{s:o,s:o}", "roles", list, "links", keystone_list_links(req, coll)));
+    keystone_reply_list(req, "roles", rows, keystone_role_json, coll);
     free(coll);
     return 0;
 }

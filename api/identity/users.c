@@ -257,16 +257,8 @@ list_user_projects(struct api_req *req, struct err *err)
     json_t *rows = db_project_list_for_user(conn, id, err);
     if (!rows)
         return -1;
-    json_t *list = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach (rows, i, row)
-        json_array_append_new(list, keystone_project_json(req, row));
-    json_decref(rows);
     char *coll = xasprintf("users/%s/projects", id);
-    api_reply_json(
-        req, 200,
-        json_pack("{s:o,s:o}", "projects", list, "links", keystone_list_links(req, coll)));
+    keystone_reply_list(req, "projects", rows, keystone_project_json, coll);
     free(coll);
     return 0;
 }
