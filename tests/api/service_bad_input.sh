@@ -17,32 +17,11 @@ export NUBE_SRC=$SRC
 # shellcheck source=tests/lib/services.sh
 . "$SRC/tests/lib/services.sh"
 
-command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
-[ -x "${PG_BINDIR:-}/initdb" ] || { echo "SKIP: no PostgreSQL server (initdb) found"; exit 77; }
-
-
-test_pg_start || { echo "FAIL: PostgreSQL did not start"; exit 1; }
-TMP=$(test_tmpdir)
-API_PORT=$(free_port)
-URL=http://127.0.0.1:$API_PORT
-test_api_conf "$TMP/api.conf" "$API_PORT" "$NUBE_TEST_PG_CONNINFO" # no broker: nothing here casts
-cat >>"$TMP/api.conf" <<EOF
+test_api_cloud "$API_BIN" <<'CONF' # no broker: nothing here casts
 [api]
-public_url = $URL
 max_body_size = 65536
-EOF
-test_api_up "$API_BIN" "$TMP/api.conf" || { tail -20 "$TMP/api.log"; exit 1; }
-
-BODY=$TMP/body
-ADMIN=$(test_token "$URL" admin 'Adm1n!pw' admin)
-[ -n "$ADMIN" ] || { echo "FAIL: no admin token"; tail -20 "$TMP/api.log"; exit 1; }
-TOKEN=$ADMIN
-req() { # req METHOD PATH [curl args]: sets STATUS and BODY
-    local method=$1 path=$2
-    shift 2
-    STATUS=$(curl -s -X "$method" -o "$BODY" -w '%{http_code}' -H "X-Auth-Token: $TOKEN" \
-        -H 'Content-Type: application/json' "$@" "$URL$path")
-}
+CONF
+ADMIN=$TOKEN
 # The error body of each family: Keystone (and Glance here) {"error": {code,
 # message}}, Nova {"<kind>": {code, message}}.
 message() {

@@ -17,36 +17,10 @@ GOLDEN=$SRC/tests/api/golden
 MODE=check
 [ "${NUBE_GOLDEN_UPDATE:-0}" = 1 ] && MODE=update
 
-command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
-[ -x "${PG_BINDIR:-}/initdb" ] || { echo "SKIP: no PostgreSQL server (initdb) found"; exit 77; }
-if ! declare -f rabbitmq_available >/dev/null || ! rabbitmq_available; then
-    echo "SKIP: rabbitmq-server (and erl) are not installed"
-    exit 77
-fi
-
-test_pg_start || { echo "FAIL: PostgreSQL did not start"; exit 1; }
-test_rabbit_start || { echo "FAIL: RabbitMQ did not start"; exit 1; }
-TMP=$(test_tmpdir)
-API_PORT=$(free_port)
-URL=http://127.0.0.1:$API_PORT
-test_api_conf "$TMP/api.conf" "$API_PORT" "$NUBE_TEST_PG_CONNINFO" "$NUBE_TEST_AMQP_URL"
-cat >>"$TMP/api.conf" <<EOF
-[api]
-public_url = $URL
+test_api_cloud "$API_BIN" rabbit <<'CONF' # servers are created: their builds are cast
 [catalog]
-image = $URL/image
-EOF
-test_api_up "$API_BIN" "$TMP/api.conf" || { tail -20 "$TMP/api.log"; exit 1; }
-
-BODY=$TMP/body
-TOKEN=$(test_token "$URL" admin 'Adm1n!pw' admin)
-[ -n "$TOKEN" ] || { echo "FAIL: no token"; tail -20 "$TMP/api.log"; exit 1; }
-req() { # req METHOD PATH [curl args]: STATUS and BODY
-    local method=$1 path=$2
-    shift 2
-    STATUS=$(curl -s -X "$method" -o "$BODY" -w '%{http_code}' -H "X-Auth-Token: $TOKEN" \
-        -H 'Content-Type: application/json' "$@" "$URL$path")
-}
+image = @URL@/image
+CONF
 field() { python3 -c "import json; print(json.load(open('$BODY'))$1)"; }
 # golden NAME METHOD PATH [curl args]: the response must match golden/NAME.json
 golden() {

@@ -14,28 +14,7 @@ export NUBE_SRC=$SRC
 # shellcheck source=tests/lib/services.sh
 . "$SRC/tests/lib/services.sh"
 
-command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
-[ -x "${PG_BINDIR:-}/initdb" ] || { echo "SKIP: no PostgreSQL server (initdb) found"; exit 77; }
-
-
-test_pg_start || { echo "FAIL: PostgreSQL did not start"; exit 1; }
-TMP=$(test_tmpdir)
-API_PORT=$(free_port)
-URL=http://127.0.0.1:$API_PORT
-test_api_conf "$TMP/api.conf" "$API_PORT" "$NUBE_TEST_PG_CONNINFO" # nothing here casts
-printf '[api]\npublic_url = %s\n' "$URL" >>"$TMP/api.conf"
-test_api_up "$API_BIN" "$TMP/api.conf" || { tail -20 "$TMP/api.log"; exit 1; }
-
-BODY=$TMP/body
-TOKEN=$(test_token "$URL" admin 'Adm1n!pw' admin)
-[ -n "$TOKEN" ] || { echo "FAIL: no token"; tail -20 "$TMP/api.log"; exit 1; }
-req() { # req METHOD PATH [curl args]: STATUS and BODY
-    local method=$1 path=$2
-    shift 2
-    STATUS=$(curl -s -X "$method" -o "$BODY" -w '%{http_code}' -H "X-Auth-Token: $TOKEN" \
-        -H 'Content-Type: application/json' "$@" "$URL$path")
-}
-json() { python3 -c "import json; b = json.load(open('$BODY')); print($1)"; }
+test_api_cloud "$API_BIN" </dev/null # nothing here casts
 # check DESCRIPTION WANT_STATUS PYTHON_EXPR_TRUE METHOD PATH [curl args]
 check() {
     local what=$1 want=$2 expr=$3

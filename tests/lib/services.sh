@@ -9,6 +9,14 @@
 #   test_api_up BIN CONF  `cloud-api bootstrap` (admin password Adm1n!pw) and
 #                         cloud-api itself on CONF, up and answering /v3
 #   test_token URL USER PASSWORD PROJECT   print a project-scoped token
+#   test_api_cloud BIN [rabbit] < CONF     the whole stage of an API service
+#                         test: skip (77) without curl, PostgreSQL (or, with
+#                         "rabbit", RabbitMQ); start them and cloud-api on a
+#                         config with public_url plus CONF's text (@URL@ in it
+#                         becomes the URL); set TMP, URL, BODY and TOKEN (the
+#                         admin's), and define
+#   req METHOD PATH [curl args]   a request with $TOKEN: sets STATUS, writes BODY
+#   json PYTHON_EXPR              print an expression over the body (as b)
 #   ok / bad DESCRIPTION  count a passed / failed check and say so
 #   test_done             print the closing "N passed, N failed" line and
 #                         return non-zero when a check failed
@@ -141,3 +149,37 @@ test_done() {
     echo "$((_test_checks - _test_failed)) passed, $_test_failed failed"
     [ $_test_failed -eq 0 ]
 }
+
+test_api_cloud() {
+    local bin=$1 rabbit=${2:-} port
+    command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+    [ -x "${PG_BINDIR:-}/initdb" ] || { echo "SKIP: no PostgreSQL server (initdb) found"; exit 77; }
+    if [ -n "$rabbit" ] && { ! declare -f rabbitmq_available >/dev/null || ! rabbitmq_available; }; then
+        echo "SKIP: rabbitmq-server (and erl) are not installed"
+        exit 77
+    fi
+    test_pg_start || { echo "FAIL: PostgreSQL did not start"; exit 1; }
+    if [ -n "$rabbit" ]; then
+        test_rabbit_start || { echo "FAIL: RabbitMQ did not start"; exit 1; }
+    fi
+    TMP=$(test_tmpdir)
+    port=$(free_port)
+    URL=http://127.0.0.1:$port
+    BODY=$TMP/body
+    # without "rabbit" the bus is unreachable: such a test must not cast
+    test_api_conf "$TMP/api.conf" "$port" "$NUBE_TEST_PG_CONNINFO" "${NUBE_TEST_AMQP_URL:-}"
+    printf '[api]\npublic_url = %s\n' "$URL" >>"$TMP/api.conf"
+    sed "s|@URL@|$URL|g" >>"$TMP/api.conf"
+    test_api_up "$bin" "$TMP/api.conf" || { tail -20 "$TMP/api.log"; exit 1; }
+    TOKEN=$(test_token "$URL" admin 'Adm1n!pw' admin)
+    [ -n "$TOKEN" ] || { echo "FAIL: no admin token"; tail -20 "$TMP/api.log"; exit 1; }
+}
+
+req() {
+    local method=$1 path=$2
+    shift 2
+    STATUS=$(curl -s -X "$method" -o "$BODY" -w '%{http_code}' -H "X-Auth-Token: $TOKEN" \
+        -H 'Content-Type: application/json' "$@" "$URL$path")
+}
+
+json() { python3 -c "import json; b = json.load(open('$BODY')); print($1)"; }
